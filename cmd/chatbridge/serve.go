@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/chatbridge/chatbridge/livechat"
+	"github.com/chatbridge/chatbridge/livechat/jobs"
+	"github.com/chatbridge/chatbridge/livechat/mongostore"
+	"github.com/chatbridge/chatbridge/rest"
+)
+
+// bootstrapEmail is the first owner made on an empty store when no admin is given.
+const bootstrapEmail = "admin@chatbridge.local"
+
+// openCore opens the store and the conversation core with cfg.
+func openCore(ctx context.Context, cfg *config, log *slog.Logger, pub livechat.Publisher) (*mongostore.Store, *livechat.Service, error) {
+	store, err := mongostore.Open(ctx, mongostore.Config{URI: cfg.MongoURI, Database: cfg.MongoDB, DataDir: cfg.DataDir, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := livechat.NewService(ctx, livechat.Config{
+		Store: store, Publisher: pub, Logger: log,
+		OrganizationID: cfg.OrganizationID, LicenseID: cfg.LicenseID,
+	})
+	if err != nil {
+		_ = store.Close(context.Background())
+		return nil, nil, err
+	}
+	return store, svc, nil
+}
+
+// serve runs the server until ctx ends, then shuts down in order: HTTP
+// (and with it new sessions), live sessions, cron, store. ready, when set,
+// receives the listening address.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready chan<- string) error {
+	cfg, _, err := parseConfig("serve", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	log := cfg.logger(stderr)
+
+	hub := livechat.NewHub(livechat.HubConfig{Logger: log})
+	metrics := rest.NewMetrics(hub)
+	store, svc, err := openCore(ctx, cfg, log, livechat.Publishers{metrics.Publisher(), hub})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := store.Close(cctx); err != nil {
+			log.Warn("store close", "err", err)
+		}
+	}()
+
+	if cfg.AdminEmail != "" {
+		a, err := svc.EnsureOwner(ctx, cfg.AdminEmail, cfg.AdminPassword, cfg.AdminToken)
+		if err != nil {
+			return fmt.Errorf("admin agent: %w", err)
+		}
+		log.Info("admin agent ready", "agent_id", a.ID, "account_id", a.AccountID)
+	} else if a, token, err := svc.Bootstrap(ctx, bootstrapEmail); err != nil {
+		return fmt.Errorf("first owner: %w", err)
+	} else if a != nil {
+		// Shown once, on the console only: it is the only way in to a new store.
+		fmt.Fprintf(stdout, "\nFirst start: created owner agent %s\n  Bearer token (shown once): %s\n  Set a password with: chatbridge agent create --email %s --role owner --password ...\n\n", a.ID, token, a.ID)
+	}
+
+	sched := jobs.New(log)
+	for _, j := range []jobs.Job{jobs.ExpiredTokens(svc)} {
+		if err := sched.Add(j); err != nil {
+			return err
+		}
+	}
+
+	srv, err := rest.NewServer(rest.Config{Service: svc, Store: store, Hub: hub, Metrics: metrics, Jobs: sched, Logger: log})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	org := svc.Organization()
+	base := "http://" + displayAddr(l.Addr())
+	log.Info("chatbridge listening", "addr", l.Addr().String(), "organization_id", org.OrganizationID, "license_id", org.LicenseID,
+		"store", storeKind(cfg))
+	for _, ep := range []string{"/healthz", "/readyz", "/metrics", "/v2/token", "/v2/info", "/v2/customer/token"} {
+		log.Info("endpoint", "url", base+ep)
+	}
+	sched.Start()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	if ready != nil {
+		ready <- l.Addr().String()
+	}
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		log.Warn("http shutdown", "err", serr)
+	}
+	hub.Close()
+	sched.Stop(sctx)
+	return err
+}
+
+func storeKind(cfg *config) string {
+	if cfg.MongoURI == "" {
+		return "embedded FerretDB in " + cfg.DataDir
+	}
+	return "mongodb"
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
