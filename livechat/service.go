@@ -104,7 +104,9 @@ func (s *Service) Store() Store { return s.store }
 // Clock returns the core's clock.
 func (s *Service) Clock() Clock { return s.clock }
 
-func (s *Service) now() time.Time { return s.clock.Now().UTC() }
+// now is the core's time, cut to the millisecond the store keeps, so a value
+// read back equals the value written.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }
 
 func (s *Service) ensureOrganization(ctx context.Context) (Organization, error) {
 	org, err := s.store.Organizations().Get(ctx, OrganizationDocID)

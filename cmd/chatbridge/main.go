@@ -1,8 +1,3 @@
-// Command chatbridge serves the LiveChat Chat API and a Rocket.Chat-compatible
-// DDP API over one conversation store, and manages that store from the CLI.
-//
-//	chatbridge [serve] [flags]         run the server (the default)
-//	chatbridge agent create|list|token manage agents and their tokens
 package main
 
 import (

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,7 +87,21 @@ func TestContractMongo(t *testing.T) {
 	t.Run("Persistence", func(t *testing.T) {
 		t.Parallel()
 		db := storetest.DatabaseName()
-		testPersistence(t, func(t *testing.T) *mongostore.Store { return openDropped(t, uri, db) })
+		// Registered first, so it runs after both stores are closed.
+		t.Cleanup(func() {
+			s, err := mongostore.Open(context.Background(), mongostore.Config{URI: uri, Database: db, Logger: testLogger()})
+			if err != nil {
+				t.Errorf("reopen to drop: %v", err)
+				return
+			}
+			if err := s.DropDatabase(context.Background()); err != nil {
+				t.Errorf("drop: %v", err)
+			}
+			_ = s.Close(context.Background())
+		})
+		testPersistence(t, func(t *testing.T) *mongostore.Store {
+			return openStore(t, mongostore.Config{URI: uri, Database: db})
+		})
 	})
 }
 
@@ -242,6 +257,14 @@ func testGroupIntIDs(t *testing.T, s livechat.Store) {
 	got, err = groups.Find(ctx, livechat.Where(livechat.Cond{Field: "_id", Op: livechat.OpGte, Value: 2}))
 	must(t, err)
 	equal(t, groupIDs(got), []int{2, 10})
+
+	// A replace cannot move a document to another id.
+	err = groups.Replace(ctx, 10, &livechat.Group{ID: 11, Name: "moved"})
+	if err == nil || errors.Is(err, livechat.ErrNotFound) || errors.Is(err, livechat.ErrConflict) {
+		t.Fatalf("Replace with a different _id: got %v, want a plain error", err)
+	}
+	_, err = groups.Get(ctx, 11)
+	isErr(t, err, livechat.ErrNotFound)
 
 	must(t, groups.Replace(ctx, 10, &livechat.Group{ID: 10, Name: "ten", CreatedAt: at(10)}))
 	g, err = groups.Get(ctx, 10)
@@ -613,10 +636,32 @@ func testClaims(t *testing.T, s livechat.Store) {
 	must(t, err)
 	equal(t, got.Owner, "instance-a")
 
+	// Racing claims of one piece of work: exactly one wins.
+	const racers = 8
+	errs := make(chan error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			errs <- claims.Insert(ctx, &livechat.Claim{ID: "race", Owner: fmt.Sprint("instance-", i), CreatedAt: at(0), ExpiresAt: at(60)})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, livechat.ErrConflict):
+			t.Errorf("racing claim: %v", err)
+		}
+	}
+	equal(t, won, 1)
+
 	// Expired claims are swept by DeleteWhere, then the work can be claimed again.
 	n, err := claims.DeleteWhere(ctx, livechat.Where(livechat.Cond{Field: "expires_at", Op: livechat.OpLt, Value: at(100)}))
 	must(t, err)
-	equal(t, n, int64(1))
+	equal(t, n, int64(2))
 	must(t, claims.Insert(ctx, &livechat.Claim{ID: c.ID, Owner: "instance-b", CreatedAt: at(100), ExpiresAt: at(160)}))
 }
 
