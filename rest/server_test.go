@@ -285,7 +285,14 @@ func TestMetricsErrorStatus(t *testing.T) {
 	}
 	want := `chatbridge_http_requests_total{method="GET",route="/v2/info",status="401"} 1`
 	if !strings.Contains(body, want) {
-		t.Skipf("known bug (rest/metrics.go middleware labels non-echo errors with status 200): /metrics lacks %q", want)
+		var got []string
+		for _, l := range strings.Split(body, "\n") {
+			if strings.HasPrefix(l, `chatbridge_http_requests_total{method="GET",route="/v2/info"`) {
+				got = append(got, l)
+			}
+		}
+		// TODO: make this t.Errorf once rest/metrics.go labels errors with their answered status.
+		t.Skipf("known bug (rest/metrics.go middleware labels non-echo errors with status 200): want %q, got %q", want, got)
 	}
 }
 
@@ -498,6 +505,7 @@ func TestExpiredAndRevokedTokens(t *testing.T) {
 		clock.Advance(7 * time.Hour)
 		info := e.wantInfo(t, "Bearer "+str(t, tok, "access_token"), a.ID)
 		if n, _ := info["expires_in"].(float64); n > 3600 {
+			// TODO: make this t.Errorf once GET /v2/info counts expires_in on the service clock.
 			t.Skipf("known bug (rest/tokens.go tokenInfo uses time.Until, not the service clock): expires_in = %v, want <= 3600", n)
 		}
 	})

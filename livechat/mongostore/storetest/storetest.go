@@ -1,5 +1,3 @@
-// Package storetest opens throwaway mongostore Stores for the tests of other
-// packages. It is imported only from _test.go files.
 package storetest
 
 import (
