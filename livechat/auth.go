@@ -134,10 +134,10 @@ func (s *Service) RefreshGrant(ctx context.Context, refreshToken string) (*Agent
 	return s.IssueAgentTokens(ctx, a, t.ClientID)
 }
 
-// RevokeToken deletes the token with this secret (and, for an access token,
-// the refresh token issued with it).
-func (s *Service) RevokeToken(ctx context.Context, secret string) error {
-	t, err := s.lookupToken(ctx, strings.TrimPrefix(secret, "Bearer "))
+// RevokeToken deletes the token an Authorization value presents (and, for
+// an access token, the refresh token issued with it).
+func (s *Service) RevokeToken(ctx context.Context, authorization string) error {
+	_, t, err := s.authenticate(ctx, authorization)
 	if err != nil {
 		return err
 	}
@@ -189,6 +189,12 @@ func (s *Service) EnsureAgentToken(ctx context.Context, a *Agent, secret string)
 // token (RTM logins are lenient). Wrong, unknown and expired credentials all
 // give an authentication error.
 func (s *Service) Authenticate(ctx context.Context, authorization string) (Actor, error) {
+	a, _, err := s.authenticate(ctx, authorization)
+	return a, err
+}
+
+// authenticate is Authenticate that also returns the stored token.
+func (s *Service) authenticate(ctx context.Context, authorization string) (Actor, *Token, error) {
 	authorization = strings.TrimSpace(authorization)
 	scheme, rest, found := strings.Cut(authorization, " ")
 	switch {
@@ -199,41 +205,42 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Actor
 	case !found && authorization != "":
 		return s.authenticateBearer(ctx, authorization)
 	}
-	return Actor{}, authnError("Missing credentials")
+	return Actor{}, nil, authnError("Missing credentials")
 }
 
-func (s *Service) authenticateBearer(ctx context.Context, secret string) (Actor, error) {
+func (s *Service) authenticateBearer(ctx context.Context, secret string) (Actor, *Token, error) {
 	t, err := s.lookupToken(ctx, secret, TokenAgentAccess, TokenBot, TokenCustomerAccess, TokenResume)
 	if err != nil {
-		return Actor{}, err
+		return Actor{}, nil, err
 	}
-	return s.actorForToken(ctx, t)
+	a, err := s.actorForToken(ctx, t)
+	return a, t, err
 }
 
-func (s *Service) authenticateBasic(ctx context.Context, encoded string) (Actor, error) {
+func (s *Service) authenticateBasic(ctx context.Context, encoded string) (Actor, *Token, error) {
 	raw, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
 		if raw, err = base64.RawStdEncoding.DecodeString(encoded); err != nil {
-			return Actor{}, authnError("Malformed Basic credentials")
+			return Actor{}, nil, authnError("Malformed Basic credentials")
 		}
 	}
 	accountID, secret, ok := strings.Cut(string(raw), ":")
 	if !ok {
-		return Actor{}, authnError("Malformed Basic credentials")
+		return Actor{}, nil, authnError("Malformed Basic credentials")
 	}
 	t, err := s.lookupToken(ctx, secret, TokenPersonal)
 	if err != nil {
-		return Actor{}, err
+		return Actor{}, nil, err
 	}
 	actor, err := s.actorForToken(ctx, t)
 	if err != nil {
-		return Actor{}, err
+		return Actor{}, nil, err
 	}
 	// The account id names the token's owner: a token presented under someone else's account fails.
 	if subtle.ConstantTimeCompare([]byte(actor.Agent.AccountID), []byte(accountID)) != 1 && actor.Agent.ID != strings.ToLower(accountID) {
-		return Actor{}, authnError("Invalid access token")
+		return Actor{}, nil, authnError("Invalid access token")
 	}
-	return actor, nil
+	return actor, t, nil
 }
 
 func (s *Service) actorForToken(ctx context.Context, t *Token) (Actor, error) {
@@ -297,24 +304,15 @@ type TokenInfo struct {
 	EntityID  string
 }
 
-// InspectToken returns what a valid access token stands for.
+// InspectToken returns what a valid credential stands for.
 func (s *Service) InspectToken(ctx context.Context, authorization string) (*TokenInfo, error) {
-	actor, err := s.Authenticate(ctx, authorization)
+	actor, t, err := s.authenticate(ctx, authorization)
 	if err != nil {
 		return nil, err
 	}
-	_, secret, _ := strings.Cut(strings.TrimSpace(authorization), " ")
-	if secret == "" {
-		secret = authorization
-	}
-	info := &TokenInfo{EntityID: actor.ID}
+	info := &TokenInfo{Token: *t, EntityID: actor.ID}
 	if actor.IsAgent() {
 		info.AccountID = actor.Agent.AccountID
-	}
-	if t, err := s.store.Tokens().Get(ctx, HashToken(strings.TrimSpace(secret))); err == nil {
-		info.Token = *t
-	} else {
-		info.Token = Token{Kind: TokenPersonal, Subject: actor.ID}
 	}
 	return info, nil
 }

@@ -70,26 +70,14 @@ func (e eventCounter) Publish(ev *livechat.DomainEvent) {
 	e.m.events.WithLabelValues(string(ev.Kind)).Inc()
 }
 
-func (m *Metrics) middleware() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
-			status := c.Response().Status
-			if err != nil {
-				if he, ok := err.(*echo.HTTPError); ok {
-					status = he.Code
-				}
-			}
-			m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
-			return err
-		}
+// observe counts one finished request (its response already written).
+func (m *Metrics) observe(c echo.Context, d time.Duration) {
+	route := c.Path()
+	if route == "" {
+		route = "unmatched"
 	}
+	m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
 
 func (m *Metrics) handler() echo.HandlerFunc {

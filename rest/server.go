@@ -72,16 +72,16 @@ func NewServer(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestID())
-	e.Use(s.accessLog())
+	e.Use(s.observe())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.log.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
 			return err
 		},
 	}))
-	e.Use(s.metrics.middleware())
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	s.e = e
+	s.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 	s.routes()
 	return s, nil
 }
@@ -113,31 +113,32 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// accessLog logs each request with its id; it never logs headers or query
-// strings, where tokens travel.
-func (s *Server) accessLog() echo.MiddlewareFunc {
+// observe writes a failed request's error response (through the one error
+// handler), then logs and counts the request with its final status. It
+// never logs headers or query strings, where tokens travel.
+func (s *Server) observe() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			if err != nil {
+			if err := next(c); err != nil {
 				c.Error(err)
 			}
+			d := time.Since(start)
+			s.metrics.observe(c, d)
 			req := c.Request()
-			if req.URL.Path == "/healthz" || req.URL.Path == "/metrics" {
-				return nil
+			if req.URL.Path != "/healthz" && req.URL.Path != "/metrics" {
+				s.log.Debug("http request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+					"method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
+					"duration", d, "remote", c.RealIP())
 			}
-			s.log.Debug("http request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-				"method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
-				"duration", time.Since(start), "remote", c.RealIP())
 			return nil
 		}
 	}
 }
 
-// Serve serves on l until Shutdown. It returns nil after a clean shutdown.
+// Serve serves on l until Shutdown (also when Shutdown came first). It
+// returns nil after a clean shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	s.http = &http.Server{Handler: s.e, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -148,9 +149,6 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting requests and waits for those in flight (long-lived
 // sockets are closed by their own sessions' shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.http == nil {
-		return nil
-	}
 	return s.http.Shutdown(ctx)
 }
 

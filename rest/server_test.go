@@ -291,8 +291,7 @@ func TestMetricsErrorStatus(t *testing.T) {
 				got = append(got, l)
 			}
 		}
-		// TODO: make this t.Errorf once rest/metrics.go labels errors with their answered status.
-		t.Skipf("known bug (rest/metrics.go middleware labels non-echo errors with status 200): want %q, got %q", want, got)
+		t.Errorf("want %q, got %q", want, got)
 	}
 }
 
@@ -458,6 +457,21 @@ func TestPersonalAccessToken(t *testing.T) {
 		e.wantInfo(t, "basic "+strings.TrimPrefix(basic(jane.AccountID, secret), "Basic "), jane.ID)
 	})
 
+	t.Run("expiring token reports expires_in", func(t *testing.T) {
+		secret, _, err := e.svc.CreatePersonalAccessToken(t.Context(), livechat.System(), jane.ID, "1h", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := e.wantInfo(t, basic(jane.AccountID, secret), jane.ID)
+		n, ok := info["expires_in"].(float64)
+		if !ok {
+			t.Errorf("no expires_in in %v", info)
+		}
+		if n <= 0 || n > 3600 {
+			t.Errorf("expires_in = %v, want about 3600", n)
+		}
+	})
+
 	for _, tc := range []struct{ name, auth string }{
 		{"another agent's account", basic(bob.AccountID, secret)},
 		{"another agent's e-mail", basic(bob.ID, secret)},
@@ -505,8 +519,7 @@ func TestExpiredAndRevokedTokens(t *testing.T) {
 		clock.Advance(7 * time.Hour)
 		info := e.wantInfo(t, "Bearer "+str(t, tok, "access_token"), a.ID)
 		if n, _ := info["expires_in"].(float64); n > 3600 {
-			// TODO: make this t.Errorf once GET /v2/info counts expires_in on the service clock.
-			t.Skipf("known bug (rest/tokens.go tokenInfo uses time.Until, not the service clock): expires_in = %v, want <= 3600", n)
+			t.Errorf("expires_in = %v, want <= 3600", n)
 		}
 	})
 

@@ -180,7 +180,7 @@ func (s *Server) tokenInfo(c echo.Context) error {
 		out["scope"] = strings.Join(agentScopes, ",")
 	}
 	if !info.Token.ExpiresAt.IsZero() {
-		out["expires_in"] = max(0, int(time.Until(info.Token.ExpiresAt).Seconds()))
+		out["expires_in"] = max(0, int(info.Token.ExpiresAt.Sub(s.svc.Clock().Now()).Seconds()))
 	}
 	return c.JSON(http.StatusOK, out)
 }

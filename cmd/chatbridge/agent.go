@@ -78,7 +78,7 @@ func agentCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		a, err := svc.CreateAgent(ctx, sys, in)
 		if livechat.IsType(err, livechat.TypeAlreadyExists) && password != "" {
-			// An existing agent: set the password and role given, so the command is idempotent.
+			// An existing agent: set the password given, so re-running the command is safe (the role is not changed).
 			if a, err = svc.GetAgent(ctx, sys, email); err == nil {
 				err = svc.SetAgentPassword(ctx, sys, a.ID, password)
 			}
