@@ -587,3 +587,31 @@ func TestOrganizationIsKept(t *testing.T) {
 		t.Fatal("a different organization id was accepted on an existing store")
 	}
 }
+
+func TestGroups(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	g := must[*livechat.Group](t)(f.svc.CreateGroup(ctx, f.owner, "Billing", ""))
+	if g.ID != 3 || g.LanguageCode != "en" { // the fixture holds 0, 1 and 2
+		t.Fatalf("group %+v", g)
+	}
+	_, err := f.svc.CreateGroup(ctx, f.agent, "Nope", "")
+	wantType(t, err, livechat.TypeAuthorization)
+	_, err = f.svc.CreateGroup(ctx, f.owner, " ", "")
+	wantType(t, err, livechat.TypeValidation)
+	groups := must[[]livechat.Group](t)(f.svc.ListGroups(ctx, f.agent))
+	if len(groups) != 4 || groups[0].ID != 0 || groups[3].Name != "Billing" {
+		t.Fatalf("groups %+v", groups)
+	}
+	_, err = f.svc.ListGroups(ctx, f.customer)
+	wantType(t, err, livechat.TypeAuthorization)
+	// A new group's agents see the group's chats.
+	a := must[*livechat.Agent](t)(f.svc.CreateAgent(ctx, f.owner, livechat.AgentInput{Email: "billing@example.com", Groups: []livechat.GroupMembership{{ID: g.ID, Priority: "first"}}}))
+	view := must[*livechat.ChatView](t)(f.svc.StartChat(ctx, f.customer, livechat.StartChatInput{Active: true, Access: &livechat.Access{GroupIDs: []int{g.ID}}}))
+	if _, err := f.svc.GetChat(ctx, livechat.AgentActor(a), view.Chat.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.GetChat(ctx, f.agent, view.Chat.ID, "")
+	wantType(t, err, livechat.TypeMissingAccess)
+}

@@ -23,6 +23,8 @@ type config struct {
 	AdminToken     string
 	LogLevel       string
 	LogFormat      string
+	TLSCert        string
+	TLSKey         string
 }
 
 // setting describes one flag and its env var, so the README table and the
@@ -45,6 +47,8 @@ func (c *config) settings() []setting {
 		{"admin-token", "CHATBRIDGE_ADMIN_TOKEN", "", "a Bearer token that authenticates as the --admin-email owner", &c.AdminToken},
 		{"log-level", "CHATBRIDGE_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"log-format", "CHATBRIDGE_LOG_FORMAT", "text", "text or json", &c.LogFormat},
+		{"tls-cert", "CHATBRIDGE_TLS_CERT", "", "PEM certificate: serve HTTPS and WSS on --addr", &c.TLSCert},
+		{"tls-key", "CHATBRIDGE_TLS_KEY", "", "PEM private key of --tls-cert", &c.TLSKey},
 	}
 }
 
@@ -93,6 +97,9 @@ func (c *config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	if c.MongoURI == "" && c.DataDir == "" {
 		return fmt.Errorf("--data-dir is required with the embedded store")

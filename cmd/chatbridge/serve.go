@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,12 +83,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", cfg.Addr)
+	l, err := listen(cfg)
 	if err != nil {
 		return err
 	}
 	org := svc.Organization()
-	base := "http://" + displayAddr(l.Addr())
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	base := scheme + displayAddr(l.Addr())
 	log.Info("chatbridge listening", "addr", l.Addr().String(), "organization_id", org.OrganizationID, "license_id", org.LicenseID,
 		"store", storeKind(cfg))
 	for _, ep := range []string{"/healthz", "/readyz", "/metrics", "/v2/token", "/v2/info", "/v2/customer/token"} {
@@ -113,6 +118,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	hub.Close()
 	sched.Stop(sctx)
 	return err
+}
+
+// listen opens --addr, with TLS when a certificate is given (HTTPS and WSS
+// then share the listener: @livechat/lc-sdk-js speaks nothing else).
+func listen(cfg *config) (net.Listener, error) {
+	var tcfg *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		tcfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil || tcfg == nil {
+		return l, err
+	}
+	return tls.NewListener(l, tcfg), nil
 }
 
 func storeKind(cfg *config) string {
