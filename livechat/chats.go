@@ -499,3 +499,30 @@ func (s *Service) bumpCustomerStats(ctx context.Context, id string, chats, threa
 		s.log.Warn("customer statistics not updated", "customer_id", id, "err", err)
 	}
 }
+
+// ChatUsers loads the agent and customer records behind a chat's users, for
+// showing names and avatars to whoever may read the chat.
+func (s *Service) ChatUsers(ctx context.Context, c *Chat) (map[string]*Agent, map[string]*Customer, error) {
+	agents, customers := map[string]*Agent{}, map[string]*Customer{}
+	for _, u := range c.Users {
+		switch u.Type {
+		case UserAgent:
+			a, err := s.store.Agents().Get(ctx, u.ID)
+			if err != nil && !IsType(storeErr(err, ""), TypeNotFound) {
+				return nil, nil, err
+			}
+			if a != nil {
+				agents[u.ID] = a
+			}
+		case UserCustomer:
+			cu, err := s.store.Customers().Get(ctx, u.ID)
+			if err != nil && !IsType(storeErr(err, ""), TypeNotFound) {
+				return nil, nil, err
+			}
+			if cu != nil {
+				customers[u.ID] = cu
+			}
+		}
+	}
+	return agents, customers, nil
+}

@@ -299,3 +299,19 @@ func addUnique[T comparable](list []T, v T) []T {
 	}
 	return append(list, v)
 }
+
+// CustomerChatIDs lists the ids of a customer's chats, oldest first.
+func (s *Service) CustomerChatIDs(ctx context.Context, actor Actor, id string) ([]string, error) {
+	if actor.IsCustomer() && actor.ID != id {
+		return nil, notFound("Customer")
+	}
+	chats, err := s.store.Chats().Find(ctx, Where(Eq("customer_id", id)))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(chats))
+	for _, c := range chats {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}

@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())
 	s.tokenRoutes()
+	s.livechatWebRoutes()
 }
 
 func (s *Server) readyz(c echo.Context) error {
