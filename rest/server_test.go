@@ -300,7 +300,7 @@ func TestNotFound(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, r := range []request{
 		{path: "/no/such/route"},
-		{method: http.MethodPost, path: "/v3.6/agent/action/nope", contentType: "application/json", body: "{}"},
+		{method: http.MethodPost, path: "/v3.5/no/such/api", contentType: "application/json", body: "{}"},
 	} {
 		t.Run(r.method+r.path, func(t *testing.T) {
 			wantError(t, e.do(t, r), http.StatusNotFound, livechat.TypeNotFound)
