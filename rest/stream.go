@@ -43,7 +43,9 @@ type Stream interface {
 	Write(ctx context.Context, msg []byte) error
 	// Ping sends a transport-level liveness probe: a websocket ping control
 	// frame; on SockJS an `h` heartbeat frame followed by a websocket ping.
-	// The client's pong shows up in LastActivity.
+	// The client's pong shows up in LastActivity. On SockJS the `h` frame
+	// waits for a Write in progress (bounded by ctx and WriteTimeout). A
+	// failed ping ends the socket, like a failed Write.
 	Ping(ctx context.Context) error
 	// Close ends the stream: on SockJS a `c[code,"reason"]` frame first, then
 	// a websocket close frame with code and reason, a short wait for the

@@ -71,13 +71,12 @@ func serveStream(c echo.Context, base *websocket.Upgrader, cfg TransportConfig, 
 	if sjs {
 		kind = KindSockJS
 	}
-	log := cfg.Logger.With("kind", kind, "remote", c.RealIP(),
+	remote := c.RealIP()
+	log := cfg.Logger.With("kind", kind, "remote", remote,
 		"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-	s := newWSStream(ws, cfg, sjs, c.RealIP(), log)
-
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
-	s.cancel = cancel
+	s := newWSStream(ws, cfg, sjs, remote, log, cancel)
 	go s.readLoop()
 	start := time.Now()
 	defer func() {
@@ -114,7 +113,7 @@ type wsStream struct {
 	wtoken   chan struct{} // capacity 1: held for one text-frame write
 	last     atomic.Int64  // unix nanoseconds of the last inbound frame
 
-	cancel context.CancelFunc // ends the handler's context; set before readLoop starts
+	cancel context.CancelFunc // ends the handler's context
 
 	closingOnce sync.Once
 	closeOnce   sync.Once
@@ -123,9 +122,10 @@ type wsStream struct {
 	cause error // must hold mu; the first reason the socket ended
 }
 
-func newWSStream(ws *websocket.Conn, cfg TransportConfig, sjs bool, remote string, log *slog.Logger) *wsStream {
+func newWSStream(ws *websocket.Conn, cfg TransportConfig, sjs bool, remote string, log *slog.Logger, cancel context.CancelFunc) *wsStream {
 	s := &wsStream{
 		ws:       ws,
+		cancel:   cancel,
 		cfg:      cfg,
 		sjs:      sjs,
 		remote:   remote,
