@@ -302,11 +302,16 @@ func (s *Service) FollowChat(ctx context.Context, actor Actor, chatID string, fo
 		return nil, err
 	}
 	if changed {
-		kind := KindChatFollowed
-		if !follow {
-			kind = KindChatUnfollowed
+		ev := &DomainEvent{Kind: KindChatUnfollowed, ChatID: chatID, RequesterID: actor.ID, Topics: []Topic{AgentTopic(actor.ID)}}
+		if follow { // the new follower gets the chat as LiveChat's incoming_chat
+			view, err := s.GetChat(ctx, actor, chatID, "")
+			if err != nil {
+				return nil, err
+			}
+			ev.Kind, ev.ThreadID = KindChatFollowed, chat.LastThreadID
+			ev.Data = IncomingChatData{Chat: view.Chat, Thread: view.Thread, Events: view.Events}
 		}
-		s.emit(ctx, &DomainEvent{Kind: kind, ChatID: chatID, RequesterID: actor.ID, Topics: []Topic{AgentTopic(actor.ID)}, Data: nil})
+		s.emit(ctx, ev)
 	}
 	return chat, nil
 }

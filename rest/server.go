@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/chatbridge/chatbridge/livechat"
+	"github.com/chatbridge/chatbridge/livechat/rtm"
 )
 
 // Pinger is the store as readiness sees it.
@@ -38,6 +39,15 @@ type Config struct {
 	BodyLimit string
 	// AllowedOrigins for browser widgets calling the customer token endpoints (default any).
 	AllowedOrigins []string
+	// RTM tunes the realtime sessions' timers (zero values: LiveChat's 30 s rules).
+	RTM RTMTuning
+}
+
+// RTMTuning overrides the RTM session timers (tests shorten them).
+type RTMTuning struct {
+	LoginTimeout, IdleTimeout, PingInterval, TickInterval time.Duration
+	// Clock for session deadlines; nil means the core's clock.
+	Clock livechat.Clock
 }
 
 // Server is chatbridge's HTTP server.
@@ -46,8 +56,9 @@ type Server struct {
 	e       *echo.Echo
 	svc     *livechat.Service
 	log     *slog.Logger
-	metrics *Metrics
-	http    *http.Server
+	metrics  *Metrics
+	http     *http.Server
+	sessions *rtm.Registry
 }
 
 // NewServer builds the server and its routes.
@@ -67,7 +78,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Jobs != nil {
 		cfg.Metrics.reg.MustRegister(jobsCollector{cfg.Jobs})
 	}
-	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, metrics: cfg.Metrics}
+	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, metrics: cfg.Metrics, sessions: rtm.NewRegistry()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -102,6 +113,7 @@ func (s *Server) routes() {
 	e.GET("/metrics", s.metrics.handler())
 	s.tokenRoutes()
 	s.livechatWebRoutes()
+	s.livechatRTMRoutes()
 }
 
 func (s *Server) readyz(c echo.Context) error {
@@ -125,7 +137,9 @@ func (s *Server) observe() echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			d := time.Since(start)
-			s.metrics.observe(c, d)
+			if !isUpgrade(c) {
+				s.metrics.observe(c, d)
+			}
 			req := c.Request()
 			if req.URL.Path != "/healthz" && req.URL.Path != "/metrics" {
 				s.log.Debug("http request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
@@ -150,7 +164,13 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting requests and waits for those in flight (long-lived
 // sockets are closed by their own sessions' shutdown).
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	// Upgraded sockets are not the HTTP server's any more: close them here,
+	// telling each client to reconnect later.
+	if serr := s.sessions.DisconnectAll(ctx, rtm.ShutdownReason); err == nil {
+		err = serr
+	}
+	return err
 }
 
 // authenticate resolves the request's Authorization header to an actor.

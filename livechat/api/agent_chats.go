@@ -339,3 +339,25 @@ func markEventsAsSeen(ctx context.Context, c *Call) (any, error) {
 	}
 	return empty{}, c.Svc.MarkEventsAsSeen(ctx, c.Actor, req.ChatID, t)
 }
+
+// ChatsSummary lists the active chats the actor is a user of, in the
+// list_chats summary shape (the agent login response's chats_summary).
+func ChatsSummary(ctx context.Context, svc *livechat.Service, actor livechat.Actor, v string) ([]M, error) {
+	chats, _, err := svc.ListChats(ctx, actor, livechat.ChatFilter{})
+	if err != nil {
+		return nil, err
+	}
+	c := &Call{Svc: svc, Actor: actor, Version: v}
+	out := []M{}
+	for i := range chats {
+		if chats[i].User(actor.ID) == nil {
+			continue
+		}
+		s, err := chatSummary(ctx, c, &chats[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,278 @@
+package rest_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/chatbridge/chatbridge/livechat"
+	"github.com/chatbridge/chatbridge/livechat/mongostore/storetest"
+	"github.com/chatbridge/chatbridge/rest"
+)
+
+// newRTMEnv is newEnv with RTM timers of the test's choosing.
+func newRTMEnv(t *testing.T, tuning rest.RTMTuning) *env {
+	t.Helper()
+	store := storetest.Open(t)
+	hub := livechat.NewHub(livechat.HubConfig{})
+	t.Cleanup(hub.Close)
+	svc, err := livechat.NewService(t.Context(), livechat.Config{Store: store, Publisher: hub, PasswordCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rest.NewServer(rest.Config{Service: svc, Store: store, Hub: hub, RTM: tuning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &env{svc: svc, store: store, srv: srv}
+}
+
+// rtmClient is a test RTM connection that records every frame it reads.
+type rtmClient struct {
+	t      *testing.T
+	c      *websocket.Conn
+	frames chan map[string]any
+	n      int
+}
+
+func (e *env) dialRTM(t *testing.T, version string) *rtmClient {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v" + version + "/agent/rtm/ws"
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	rc := &rtmClient{t: t, c: c, frames: make(chan map[string]any, 256)}
+	go func() {
+		defer close(rc.frames)
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(msg, &m) == nil {
+				rc.frames <- m
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return rc
+}
+
+func (rc *rtmClient) send(action string, payload any) string {
+	rc.t.Helper()
+	rc.n++
+	id := "r" + strings.Repeat("x", rc.n%3) + string(rune('a'+rc.n%26))
+	b, _ := json.Marshal(map[string]any{"action": action, "payload": payload, "request_id": id})
+	if err := rc.c.WriteMessage(websocket.TextMessage, b); err != nil {
+		rc.t.Fatalf("write: %v", err)
+	}
+	return id
+}
+
+// next waits for a frame matching ok, skipping others.
+func (rc *rtmClient) next(what string, ok func(map[string]any) bool) map[string]any {
+	rc.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f, open := <-rc.frames:
+			if !open {
+				rc.t.Fatalf("connection closed waiting for %s", what)
+			}
+			if ok(f) {
+				return f
+			}
+		case <-deadline:
+			rc.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func (rc *rtmClient) response(id string) map[string]any {
+	rc.t.Helper()
+	return rc.next("response "+id, func(f map[string]any) bool { return f["type"] == "response" && f["request_id"] == id })
+}
+
+func (rc *rtmClient) push(action string) map[string]any {
+	rc.t.Helper()
+	return rc.next("push "+action, func(f map[string]any) bool { return f["type"] == "push" && f["action"] == action })
+}
+
+func (rc *rtmClient) call(action string, payload any) map[string]any {
+	rc.t.Helper()
+	r := rc.response(rc.send(action, payload))
+	if r["success"] != true {
+		rc.t.Fatalf("%s failed: %v", action, r["payload"])
+	}
+	return r["payload"].(map[string]any)
+}
+
+func errType(f map[string]any) string {
+	p, _ := f["payload"].(map[string]any)
+	e, _ := p["error"].(map[string]any)
+	s, _ := e["type"].(string)
+	return s
+}
+
+func TestAgentRTMLoginAndPushes(t *testing.T) {
+	t.Parallel()
+	e := newRTMEnv(t, rest.RTMTuning{})
+	ctx := context.Background()
+	for _, name := range []string{"Sales", "Support"} {
+		if _, err := e.svc.CreateGroup(ctx, livechat.System(), name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ann := e.agentBearer(t, "ann@example.com", 2)
+	bob := e.agentBearer(t, "bob@example.com", 1)
+	cust, err := e.svc.CreateCustomer(ctx, livechat.System(), livechat.CustomerInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rc := e.dialRTM(t, "3.5")
+	// Before login: ping works, anything else is an authentication error; bad JSON is a validation error.
+	if r := rc.response(rc.send("ping", nil)); r["success"] != true || r["action"] != "ping" {
+		t.Fatalf("ping before login: %v", r)
+	}
+	if r := rc.response(rc.send("list_chats", map[string]any{})); errType(r) != "authentication" || r["action"] != "list_chats" {
+		t.Fatalf("list_chats before login: %v", r)
+	}
+	if err := rc.c.WriteMessage(websocket.TextMessage, []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	if r := rc.next("validation error", func(f map[string]any) bool { return f["type"] == "response" }); errType(r) != "validation" {
+		t.Fatalf("bad frame: %v", r)
+	}
+	if r := rc.response(rc.send("login", map[string]any{"token": "Bearer nope"})); errType(r) != "authentication" {
+		t.Fatalf("bad token: %v", r)
+	}
+	// lc-sdk-js sends the token without its scheme.
+	login := rc.call("login", map[string]any{"token": strings.TrimPrefix(ann, "Bearer ")})
+	lic := login["license"].(map[string]any)
+	if lic["organization_id"] != e.svc.Organization().OrganizationID || login["my_profile"].(map[string]any)["id"] != "ann@example.com" {
+		t.Fatalf("login payload %v", login)
+	}
+	if _, ok := login["chats_summary"].([]any); !ok {
+		t.Fatalf("chats_summary missing: %v", login)
+	}
+	rc.push("incoming_customers")
+
+	// Ann starts a chat over RTM: the response comes before the incoming_chat push that carries its request_id.
+	id := rc.send("start_chat", map[string]any{"chat": map[string]any{"access": map[string]any{"group_ids": []int{2}}, "users": []map[string]any{{"id": cust.ID, "type": "customer"}}}})
+	first := rc.next("start_chat answer", func(f map[string]any) bool { return f["request_id"] == id })
+	if first["type"] != "response" || first["success"] != true {
+		t.Fatalf("first frame for the request: %v", first)
+	}
+	chatID := first["payload"].(map[string]any)["chat_id"].(string)
+	push := rc.push("incoming_chat")
+	if push["request_id"] != id || push["version"] != "3.5" || push["payload"].(map[string]any)["chat"].(map[string]any)["id"] != chatID {
+		t.Fatalf("incoming_chat %v", push)
+	}
+
+	// Bob (another group, a Web API client) cannot write; Ann's chat gets events from the Web API and the RTM side sees them.
+	wantError(t, e.action(t, bob, "3.5", "send_event", map[string]any{"chat_id": chatID, "event": map[string]any{"type": "message", "text": "x"}}), 403, "missing_access")
+	r := e.action(t, ann, "3.5", "send_event", map[string]any{"chat_id": chatID, "event": map[string]any{"type": "message", "text": "from web"}})
+	if r.status != 200 {
+		t.Fatalf("send_event: %d %s", r.status, r.body)
+	}
+	ev := rc.push("incoming_event")
+	if ev["request_id"] != nil || ev["payload"].(map[string]any)["event"].(map[string]any)["text"] != "from web" {
+		t.Fatalf("incoming_event %v", ev)
+	}
+
+	// A second agent connected over RTM without access to the chat sees none of it.
+	bc := e.dialRTM(t, "3.4")
+	bc.call("login", map[string]any{"token": bob})
+	rc.call("send_event", map[string]any{"chat_id": chatID, "event": map[string]any{"type": "message", "text": "rtm"}})
+	rc.push("incoming_event")
+	rc.call("update_chat_properties", map[string]any{"id": chatID, "properties": map[string]any{"test": map[string]any{"x": 1}}})
+	rc.push("chat_properties_updated")
+	rc.call("deactivate_chat", map[string]any{"id": chatID})
+	rc.push("chat_deactivated")
+	bc.call("ping", nil)
+	select {
+	case f := <-bc.frames:
+		if f["type"] == "push" && f["action"] != "incoming_customers" {
+			t.Fatalf("agent without access got %v", f)
+		}
+	default:
+	}
+
+	// The pushes filter of login is honoured: a socket subscribed only to chat_deactivated gets no incoming_event.
+	fc := e.dialRTM(t, "3.5")
+	fc.call("login", map[string]any{"token": ann, "pushes": map[string]any{"3.5": []string{"chat_deactivated"}}})
+	rc.call("resume_chat", map[string]any{"chat": map[string]any{"id": chatID}})
+	rc.call("send_event", map[string]any{"chat_id": chatID, "event": map[string]any{"type": "message", "text": "filtered"}})
+	rc.call("deactivate_chat", map[string]any{"id": chatID})
+	got := fc.push("chat_deactivated")
+	if got["payload"].(map[string]any)["chat_id"] != chatID {
+		t.Fatalf("filtered socket: %v", got)
+	}
+
+	// Unknown action and wrong version are errors; the socket stays usable.
+	if r := rc.response(rc.send("no_such_action", nil)); errType(r) != "validation" {
+		t.Fatalf("unknown action: %v", r)
+	}
+	b, _ := json.Marshal(map[string]any{"action": "list_chats", "request_id": "v", "version": "3.3"})
+	_ = rc.c.WriteMessage(websocket.TextMessage, b)
+	if r := rc.response("v"); errType(r) != "unsupported_version" {
+		t.Fatalf("lower version: %v", r)
+	}
+	rc.call("list_chats", map[string]any{})
+}
+
+func TestAgentRTMDeadlines(t *testing.T) {
+	t.Parallel()
+	e := newRTMEnv(t, rest.RTMTuning{LoginTimeout: 300 * time.Millisecond, IdleTimeout: 400 * time.Millisecond, PingInterval: 100 * time.Millisecond, TickInterval: 20 * time.Millisecond})
+	ann := e.agentBearer(t, "ann@example.com")
+
+	// No login in time: agent_disconnected with connection_timeout, then the socket closes.
+	rc := e.dialRTM(t, "3.5")
+	if p := rc.push("agent_disconnected"); p["payload"].(map[string]any)["reason"] != "connection_timeout" {
+		t.Fatalf("login deadline: %v", p)
+	}
+	for range rc.frames {
+	}
+
+	// A healthy client that only answers the server's control pings (gorilla answers while reading) stays up.
+	ok := e.dialRTM(t, "3.5")
+	ok.call("login", map[string]any{"token": ann})
+	time.Sleep(time.Second) // the thing under test is staying up for longer than the idle timeout
+	ok.call("list_chats", map[string]any{})
+
+	// A client that stops reading (so never pongs) and sends nothing is dropped.
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v3.5/agent/rtm/ws"
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetPingHandler(func(string) error { return nil }) // swallow pings: no pong
+	b, _ := json.Marshal(map[string]any{"action": "login", "payload": map[string]any{"token": ann}, "request_id": "l"})
+	_ = c.WriteMessage(websocket.TextMessage, b)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	sawDisconnect := false
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(msg), `"agent_disconnected"`) && strings.Contains(string(msg), "connection_timeout") {
+			sawDisconnect = true
+		}
+	}
+	if !sawDisconnect {
+		t.Fatal("silent client not disconnected with connection_timeout")
+	}
+}
