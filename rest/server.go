@@ -52,10 +52,10 @@ type RTMTuning struct {
 
 // Server is chatbridge's HTTP server.
 type Server struct {
-	cfg     Config
-	e       *echo.Echo
-	svc     *livechat.Service
-	log     *slog.Logger
+	cfg      Config
+	e        *echo.Echo
+	svc      *livechat.Service
+	log      *slog.Logger
 	metrics  *Metrics
 	http     *http.Server
 	sessions *rtm.Registry
