@@ -276,3 +276,53 @@ func TestAgentRTMDeadlines(t *testing.T) {
 		t.Fatal("silent client not disconnected with connection_timeout")
 	}
 }
+
+// TestAgentRTMOverSockJS logs in over the SockJS endpoint @livechat/chat-sdk uses.
+func TestAgentRTMOverSockJS(t *testing.T) {
+	t.Parallel()
+	e := newRTMEnv(t, rest.RTMTuning{})
+	ann := e.agentBearer(t, "ann@example.com")
+	r := e.do(t, request{path: "/v3.4/agent/rtm/sjs/info?bh=x"})
+	if r.status != 200 || r.object(t)["websocket"] != true {
+		t.Fatalf("/info: %d %s", r.status, r.body)
+	}
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v3.4/agent/rtm/sjs/104/upvqznwx/websocket?bh=x"
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "o" {
+		t.Fatalf("open frame %q %v", msg, err)
+	}
+	login, _ := json.Marshal(map[string]any{"request_id": "idm", "action": "login", "payload": map[string]any{"token": ann}})
+	frame, _ := json.Marshal([]string{string(login), `{"action":"ping"}`})
+	if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
+		t.Fatal(err)
+	}
+	var sawLogin, sawPing bool
+	for !(sawLogin && sawPing) {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if len(msg) < 1 || msg[0] != 'a' {
+			continue
+		}
+		var batch []string
+		if err := json.Unmarshal(msg[1:], &batch); err != nil {
+			t.Fatalf("a-frame %q: %v", msg, err)
+		}
+		for _, m := range batch {
+			var f map[string]any
+			_ = json.Unmarshal([]byte(m), &f)
+			switch {
+			case f["action"] == "login" && f["success"] == true:
+				sawLogin = true
+			case f["action"] == "ping" && f["type"] == "response":
+				sawPing = true
+			}
+		}
+	}
+}
