@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/chatbridge/chatbridge/livechat"
@@ -95,8 +96,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	base := scheme + displayAddr(l.Addr())
 	log.Info("chatbridge listening", "addr", l.Addr().String(), "organization_id", org.OrganizationID, "license_id", org.LicenseID,
 		"store", storeKind(cfg))
-	for _, ep := range []string{"/healthz", "/readyz", "/metrics", "/v2/token", "/v2/info", "/v2/customer/token"} {
-		log.Info("endpoint", "url", base+ep)
+	wsBase := "ws" + strings.TrimPrefix(base, "http")
+	for _, ep := range []string{base + "/healthz", base + "/readyz", base + "/metrics", base + "/v2/token", base + "/v2/info",
+		base + "/v2/customer/token", base + "/v3.5/agent/action/<method>", wsBase + "/v3.5/agent/rtm/ws", base + "/v3.4/agent/rtm/sjs"} {
+		log.Info("endpoint", "url", ep)
 	}
 	sched.Start()
 	errc := make(chan error, 1)
