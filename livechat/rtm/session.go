@@ -463,7 +463,7 @@ func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
 	if actor.IsCustomer() {
 		return !ev.AgentsOnly
 	}
-	if ev.ChatID != "" && !api.GroupReach[ev.Kind] && !actor.IsManager() {
+	if ev.ChatID != "" && !api.GroupReach[ev.Kind] {
 		return slices.Contains(ev.Topics, livechat.AgentTopic(actor.ID))
 	}
 	return true
