@@ -174,6 +174,9 @@ func (s *Service) StartChat(ctx context.Context, actor Actor, in StartChatInput)
 	if c.CustomerID != "" {
 		s.bumpCustomerStats(ctx, c.CustomerID, 1, 1)
 	}
+	if actor.IsCustomer() && c.Active() {
+		s.routeQueuedLogged(ctx) // routing.go: the new chat gets an agent or a place in the queue
+	}
 	return view, nil
 }
 
@@ -291,6 +294,9 @@ func (s *Service) ResumeChat(ctx context.Context, actor Actor, chatID string, in
 	if view.Chat.CustomerID != "" {
 		s.bumpCustomerStats(ctx, view.Chat.CustomerID, 0, 1)
 	}
+	if actor.IsCustomer() && view.Chat.Active() {
+		s.routeQueuedLogged(ctx)
+	}
 	return view, nil
 }
 
@@ -369,6 +375,9 @@ func (s *Service) DeactivateChat(ctx context.Context, actor Actor, chatID string
 	}
 	s.emitEvent(ctx, System(), chat, sys)
 	s.emit(ctx, &DomainEvent{Kind: KindChatDeactivated, ChatID: chatID, ThreadID: closedThread, RequesterID: actor.ID, Topics: chatTopics(chat, false), Data: ChatDeactivatedData{UserID: actor.ID}})
+	if chat.CustomerID != "" && len(chat.AgentIDs()) > 0 {
+		s.routeQueuedLogged(ctx) // the chat's agents have room for a queued chat
+	}
 	return nil
 }
 

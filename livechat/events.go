@@ -120,6 +120,7 @@ func (s *Service) SendEvent(ctx context.Context, actor Actor, chatID string, e E
 func (s *Service) appendEvent(ctx context.Context, c *Chat, threadID string, actor Actor, e Event) (*Event, error) {
 	now := s.now()
 	e.ID, e.ChatID, e.ThreadID, e.CreatedAt = NewID(), c.ID, threadID, now
+	s.describeFile(ctx, &e) // uploads.go: name, type and size of our own file URLs
 	if e.Type != EventSystemMessage || actor.IsAgent() || actor.IsCustomer() {
 		e.AuthorID = actor.ID
 	}

@@ -36,6 +36,8 @@ type Config struct {
 	MaxCustomerChats int
 	// PasswordCost is the bcrypt cost of stored passwords (default bcrypt.DefaultCost).
 	PasswordCost int
+	// Files keeps upload_file's files; nil disables uploads (see NewDirFileStore).
+	Files FileStore
 }
 
 func (c *Config) setDefaults() {
@@ -74,6 +76,8 @@ type Service struct {
 	log   *slog.Logger
 	locks *keyLocks
 	org   Organization
+	// routing is the in-process presence and routing state (routing.go).
+	routing *routing
 }
 
 // NewService prepares the core: it loads the organization (creating it, with
@@ -83,7 +87,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("livechat: Config.Store is required")
 	}
 	cfg.setDefaults()
-	s := &Service{cfg: cfg, store: cfg.Store, pub: cfg.Publisher, clock: cfg.Clock, log: cfg.Logger, locks: newKeyLocks()}
+	s := &Service{cfg: cfg, store: cfg.Store, pub: cfg.Publisher, clock: cfg.Clock, log: cfg.Logger, locks: newKeyLocks(), routing: newRouting()}
 	org, err := s.ensureOrganization(ctx)
 	if err != nil {
 		return nil, err

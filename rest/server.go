@@ -113,6 +113,7 @@ func (s *Server) routes() {
 	e.GET("/metrics", s.metrics.handler())
 	s.tokenRoutes()
 	s.livechatWebRoutes()
+	s.uploadRoutes()
 	s.livechatRTMRoutes()
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,8 +26,13 @@ func openCore(ctx context.Context, cfg *config, log *slog.Logger, pub livechat.P
 	if err != nil {
 		return nil, nil, err
 	}
+	files, err := livechat.NewDirFileStore(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		_ = store.Close(context.Background())
+		return nil, nil, err
+	}
 	svc, err := livechat.NewService(ctx, livechat.Config{
-		Store: store, Publisher: pub, Logger: log,
+		Store: store, Publisher: pub, Logger: log, Files: files,
 		OrganizationID: cfg.OrganizationID, LicenseID: cfg.LicenseID,
 	})
 	if err != nil {
@@ -74,7 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 
 	sched := jobs.New(log)
-	for _, j := range []jobs.Job{jobs.ExpiredTokens(svc)} {
+	for _, j := range []jobs.Job{jobs.ExpiredTokens(svc), jobs.RouteQueued(svc)} {
 		if err := sched.Add(j); err != nil {
 			return err
 		}

@@ -254,5 +254,22 @@ func AgentTable() *Table {
 		Method{Name: "ban_customer", Handler: banCustomer},
 		Method{Name: "mark_events_as_seen", Handler: markEventsAsSeen},
 		Method{Name: "get_license_info", Handler: getLicenseInfo, WebOnly: true, ReadOnly: true, Since: "3.5"},
+		// Routing, status and the rest of the catalog (agent_routing.go, agent_misc.go, agent_customers.go, agent_archives.go).
+		Method{Name: "list_archives", Handler: listArchives, ReadOnly: true},
+		Method{Name: "transfer_chat", Handler: transferChat},
+		Method{Name: "grant_chat_access", Handler: chatAccess(true), Until: "3.3"},
+		Method{Name: "revoke_chat_access", Handler: chatAccess(false), Until: "3.3"},
+		Method{Name: "list_agents_for_transfer", Handler: listAgentsForTransfer, ReadOnly: true},
+		Method{Name: "set_routing_status", Handler: setRoutingStatus},
+		Method{Name: "list_routing_statuses", Handler: listRoutingStatuses, ReadOnly: true},
+		Method{Name: "set_away_status", Handler: setAwayStatus, RTMOnly: true},
+		Method{Name: "change_push_notifications", Handler: changePushNotifications, RTMOnly: true},
+		Method{Name: "send_typing_indicator", Handler: sendTypingIndicator},
+		Method{Name: "multicast", Handler: multicast},
+		Method{Name: "send_rich_message_postback", Handler: sendRichMessagePostback},
+		Method{Name: "upload_file", Handler: uploadFile, WebOnly: true},
+		Method{Name: "list_customers", Handler: listCustomers, ReadOnly: true, Until: "3.5"},
+		Method{Name: "follow_customer", Handler: followCustomer(true), Since: "3.3", Until: "3.5"},
+		Method{Name: "unfollow_customer", Handler: followCustomer(false), Since: "3.3", Until: "3.5"},
 	)
 }

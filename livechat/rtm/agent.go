@@ -24,12 +24,6 @@ type agentLogin struct {
 
 var monitoringLevels = []string{"my", "chatting", "invited", "online", "highest_available"}
 
-// presence is what the core offers for tracking live agent sessions.
-type presence interface {
-	AgentConnected(ctx context.Context, agentID string)
-	AgentDisconnected(ctx context.Context, agentID string)
-}
-
 // AgentLogin logs an agent in: the token (with or without its scheme),
 // pushes subscription and monitoring level; the answer is license,
 // my_profile and chats_summary, followed by incoming_customers (3.3+).
@@ -68,10 +62,18 @@ func AgentLogin(ctx context.Context, s *Session, raw json.RawMessage) (any, erro
 		topics = append(topics, livechat.GroupTopic(g))
 	}
 	s.Identify(actor, topics, req.Pushes)
-	if p, ok := any(svc).(presence); ok {
-		p.AgentConnected(ctx, a.ID)
-		s.OnClose(func() { p.AgentDisconnected(context.Background(), a.ID) })
+	svc.AgentConnected(ctx, a.ID)
+	key := livechat.SessionKey(s.ID())
+	if req.Away {
+		if err := svc.SetAway(ctx, a.ID, key, true); err != nil {
+			return nil, err
+		}
 	}
+	s.OnClose(func() {
+		ctx := context.Background()
+		_ = svc.SetAway(ctx, a.ID, key, false) // an away session that ends must not leave the agent away
+		svc.AgentDisconnected(ctx, a.ID)
+	})
 	summary, err := api.ChatsSummary(ctx, svc, actor, v)
 	if err != nil {
 		return nil, err
