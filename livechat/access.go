@@ -78,15 +78,7 @@ func (s *Service) changeGroupAccess(ctx context.Context, actor Actor, chatID str
 			return nil
 		}
 		changed, chat = true, c
-		if c.ActiveThreadID != "" {
-			t, err := s.threadOf(ctx, c, c.ActiveThreadID)
-			if err != nil {
-				return err
-			}
-			t.Access = c.Access
-			return s.store.Threads().Replace(ctx, t.ID, t)
-		}
-		return nil
+		return s.syncThreadAccess(ctx, c)
 	})
 	if err != nil || !changed {
 		return err

@@ -331,15 +331,7 @@ func (s *Service) SetChatAccess(ctx context.Context, actor Actor, chatID string,
 		before = chatTopics(c, true)
 		c.Access = Access{GroupIDs: slices.Clone(groupIDs)}
 		chat = c
-		if c.ActiveThreadID != "" {
-			t, err := s.threadOf(ctx, c, c.ActiveThreadID)
-			if err != nil {
-				return err
-			}
-			t.Access = c.Access
-			return s.store.Threads().Replace(ctx, t.ID, t)
-		}
-		return nil
+		return s.syncThreadAccess(ctx, c)
 	})
 	if err != nil {
 		return err
@@ -347,4 +339,18 @@ func (s *Service) SetChatAccess(ctx context.Context, actor Actor, chatID string,
 	topics := append(before, chatTopics(chat, true)...) // old and new audiences both hear of it
 	s.emit(ctx, &DomainEvent{Kind: KindChatAccessUpdated, ChatID: chatID, RequesterID: actor.ID, Topics: topics, AgentsOnly: true, Data: AccessData{Access: chat.Access}})
 	return nil
+}
+
+// syncThreadAccess gives the chat's active thread the chat's access. It runs
+// inside withChat.
+func (s *Service) syncThreadAccess(ctx context.Context, c *Chat) error {
+	if c.ActiveThreadID == "" {
+		return nil
+	}
+	t, err := s.threadOf(ctx, c, c.ActiveThreadID)
+	if err != nil {
+		return err
+	}
+	t.Access = c.Access
+	return s.store.Threads().Replace(ctx, t.ID, t)
 }

@@ -158,12 +158,7 @@ func (s *Service) TransferChat(ctx context.Context, actor Actor, chatID string, 
 			c.Users = slices.DeleteFunc(c.Users, func(u ChatUser) bool { return u.Type == UserAgent })
 		}
 		if c.Active() {
-			t, err := s.threadOf(ctx, c, c.ActiveThreadID)
-			if err != nil {
-				return err
-			}
-			t.Access = c.Access
-			if err := s.store.Threads().Replace(ctx, t.ID, t); err != nil {
+			if err := s.syncThreadAccess(ctx, c); err != nil {
 				return err
 			}
 			text, vars := s.transferText(actor, assignees, groups)
