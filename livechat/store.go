@@ -98,6 +98,11 @@ type Store interface {
 	Events() Collection[Event, string]
 	Tokens() Collection[Token, string]
 	Claims() Collection[Claim, string]
+	Webhooks() Collection[Webhook, string]
+	Deliveries() Collection[WebhookDelivery, string]
+	PropertyDefs() Collection[PropertyDef, string]
+	Tags() Collection[Tag, string]
+	Settings() Collection[Setting, string]
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store; it is safe to call more than once.

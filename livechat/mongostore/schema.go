@@ -33,6 +33,11 @@ var schema = []struct {
 	{collEvents, []index{{"thread_id", false}, {"chat_id", false}}},
 	{collTokens, []index{{"subject", false}, {"expires_at", false}}},
 	{collClaims, []index{{"expires_at", false}}},
+	{collWebhooks, []index{{"action", false}}},
+	{collDeliveries, []index{{"next_attempt_at", false}}},
+	{collPropertyDefs, nil},
+	{collTags, nil},
+	{collSettings, nil},
 }
 
 // codeNamespaceExists is the server's answer to creating a collection that

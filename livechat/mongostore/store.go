@@ -34,6 +34,11 @@ const (
 	collEvents        = "events"
 	collTokens        = "tokens"
 	collClaims        = "claims"
+	collWebhooks      = "webhooks"
+	collDeliveries    = "webhook_deliveries"
+	collPropertyDefs  = "property_defs"
+	collTags          = "tags"
+	collSettings      = "settings"
 )
 
 // Config configures Open. The zero value is not usable: set URI, or DataDir
@@ -70,6 +75,11 @@ type Store struct {
 	events        *collection[livechat.Event, string]
 	tokens        *collection[livechat.Token, string]
 	claims        *collection[livechat.Claim, string]
+	webhooks      *collection[livechat.Webhook, string]
+	deliveries    *collection[livechat.WebhookDelivery, string]
+	propertyDefs  *collection[livechat.PropertyDef, string]
+	tags          *collection[livechat.Tag, string]
+	settings      *collection[livechat.Setting, string]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,6 +135,11 @@ func Open(ctx context.Context, cfg Config) (_ *Store, err error) {
 	s.events = newCollection[livechat.Event, string](s.db, collEvents)
 	s.tokens = newCollection[livechat.Token, string](s.db, collTokens)
 	s.claims = newCollection[livechat.Claim, string](s.db, collClaims)
+	s.webhooks = newCollection[livechat.Webhook, string](s.db, collWebhooks)
+	s.deliveries = newCollection[livechat.WebhookDelivery, string](s.db, collDeliveries)
+	s.propertyDefs = newCollection[livechat.PropertyDef, string](s.db, collPropertyDefs)
+	s.tags = newCollection[livechat.Tag, string](s.db, collTags)
+	s.settings = newCollection[livechat.Setting, string](s.db, collSettings)
 
 	if err := s.EnsureSchema(ctx); err != nil {
 		return nil, err
@@ -232,3 +247,22 @@ func (s *Store) Tokens() livechat.Collection[livechat.Token, string] { return s.
 
 // Claims implements livechat.Store.
 func (s *Store) Claims() livechat.Collection[livechat.Claim, string] { return s.claims }
+
+// Webhooks implements livechat.Store.
+func (s *Store) Webhooks() livechat.Collection[livechat.Webhook, string] { return s.webhooks }
+
+// Deliveries implements livechat.Store.
+func (s *Store) Deliveries() livechat.Collection[livechat.WebhookDelivery, string] {
+	return s.deliveries
+}
+
+// PropertyDefs implements livechat.Store.
+func (s *Store) PropertyDefs() livechat.Collection[livechat.PropertyDef, string] {
+	return s.propertyDefs
+}
+
+// Tags implements livechat.Store.
+func (s *Store) Tags() livechat.Collection[livechat.Tag, string] { return s.tags }
+
+// Settings implements livechat.Store.
+func (s *Store) Settings() livechat.Collection[livechat.Setting, string] { return s.settings }
