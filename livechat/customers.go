@@ -123,10 +123,26 @@ func (s *Service) BanCustomer(ctx context.Context, actor Actor, id string, days 
 	return c, nil
 }
 
-// customerTopics reaches the customer's own sessions and every agent session
-// (agents watch customers by monitoring level; the session filters).
-func (s *Service) customerTopics(_ context.Context, c *Customer) []Topic {
-	return []Topic{CustomerTopic(c.ID), OrgTopic}
+// customerTopics reaches the customer's own sessions, the agents chatting
+// with the customer or following them (by their agent topics, which is what
+// the "my" monitoring level keeps), and every agent session (OrgTopic) for
+// the wider monitoring levels; each session filters by its level.
+func (s *Service) customerTopics(ctx context.Context, c *Customer) []Topic {
+	topics := []Topic{CustomerTopic(c.ID), OrgTopic}
+	for _, f := range c.Followers {
+		topics = append(topics, AgentTopic(f))
+	}
+	chats, err := s.store.Chats().Find(ctx, Where(Eq("customer_id", c.ID), Cond{Field: "active_thread_id", Op: OpNe, Value: ""}))
+	if err != nil {
+		s.log.Warn("customer audience: chats not read", "customer_id", c.ID, "err", err)
+		return topics
+	}
+	for i := range chats {
+		for _, id := range chats[i].AgentIDs() {
+			topics = append(topics, AgentTopic(id))
+		}
+	}
+	return topics
 }
 
 func (s *Service) updateCustomer(ctx context.Context, id string, change func(*Customer) error) (*Customer, error) {

@@ -326,3 +326,37 @@ func TestAgentRTMOverSockJS(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentRTMCustomerMonitoring: "my" hears only of its own customers,
+// "online" of every customer.
+func TestAgentRTMCustomerMonitoring(t *testing.T) {
+	t.Parallel()
+	e := newRTMEnv(t, rest.RTMTuning{})
+	ctx := context.Background()
+	ann := e.agentBearer(t, "ann@example.com")
+	mine, _ := e.svc.CreateCustomer(ctx, livechat.System(), livechat.CustomerInput{})
+	other, _ := e.svc.CreateCustomer(ctx, livechat.System(), livechat.CustomerInput{})
+	my := e.dialRTM(t, "3.5")
+	my.call("login", map[string]any{"token": ann, "customer_monitoring_level": "my"})
+	all := e.dialRTM(t, "3.5")
+	all.call("login", map[string]any{"token": ann, "customer_monitoring_level": "online"})
+	bad := e.dialRTM(t, "3.3")
+	if r := bad.response(bad.send("login", map[string]any{"token": ann, "customer_monitoring_level": "highest_available"})); errType(r) != "validation" {
+		t.Fatalf("3.3 highest_available: %v", r)
+	}
+	my.call("start_chat", map[string]any{"chat": map[string]any{"users": []map[string]any{{"id": mine.ID, "type": "customer"}}}})
+	actor, _ := e.svc.Authenticate(ctx, ann)
+	name := "Changed"
+	for _, c := range []*livechat.Customer{other, mine} {
+		if _, err := e.svc.UpdateCustomer(ctx, actor, c.ID, livechat.CustomerInput{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "online" hears both, in order; "my" hears only its chat's customer.
+	if p := all.push("customer_updated"); p["payload"].(map[string]any)["id"] != other.ID {
+		t.Fatalf("online level: %v", p)
+	}
+	if p := my.push("customer_updated"); p["payload"].(map[string]any)["id"] != mine.ID {
+		t.Fatalf("my level got another customer first: %v", p)
+	}
+}

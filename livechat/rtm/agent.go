@@ -61,6 +61,7 @@ func AgentLogin(ctx context.Context, s *Session, raw json.RawMessage) (any, erro
 	for _, g := range a.GroupIDs() {
 		topics = append(topics, livechat.GroupTopic(g))
 	}
+	s.SetMonitoringLevel(level)
 	s.Identify(actor, topics, req.Pushes)
 	svc.AgentConnected(ctx, a.ID)
 	key := livechat.SessionKey(s.ID())

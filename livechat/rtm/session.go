@@ -119,6 +119,7 @@ type Session struct {
 	loggedIn  bool           // guarded by mu
 	filter    map[string]bool
 	audience  string
+	level     string // customer monitoring level of an agent session
 	inRequest bool     // guarded by mu: pushes wait until the response is queued
 	deferred  [][]byte // guarded by mu
 	onClose   []func()
@@ -201,6 +202,20 @@ func (s *Session) Identify(actor livechat.Actor, topics []livechat.Topic, pushes
 	if s.cfg.Hub != nil {
 		s.cfg.Hub.Subscribe(s, topics...)
 	}
+}
+
+// SetMonitoringLevel sets an agent session's customer monitoring level:
+// "my" receives customer pushes only for customers it chats with or follows.
+func (s *Session) SetMonitoringLevel(level string) {
+	s.mu.Lock()
+	s.level = level
+	s.mu.Unlock()
+}
+
+// customerKinds are the pushes about customers that monitoring levels filter.
+var customerKinds = map[livechat.Kind]bool{
+	livechat.KindIncomingCustomer: true,
+	livechat.KindCustomerUpdated:  true,
 }
 
 // OnClose registers f to run when the session ends.
@@ -455,13 +470,16 @@ func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
 		return false
 	}
 	s.mu.Lock()
-	loggedIn, actor := s.loggedIn, s.actor
+	loggedIn, actor, level := s.loggedIn, s.actor, s.level
 	s.mu.Unlock()
 	if !loggedIn {
 		return false
 	}
 	if actor.IsCustomer() {
 		return !ev.AgentsOnly
+	}
+	if customerKinds[ev.Kind] && level == "my" {
+		return slices.Contains(ev.Topics, livechat.AgentTopic(actor.ID))
 	}
 	if ev.ChatID != "" && !api.GroupReach[ev.Kind] {
 		return slices.Contains(ev.Topics, livechat.AgentTopic(actor.ID))
