@@ -119,7 +119,7 @@ type Session struct {
 	loggedIn  bool           // guarded by mu
 	filter    map[string]bool
 	audience  string
-	level     string // customer monitoring level of an agent session
+	level     string   // customer monitoring level of an agent session
 	inRequest bool     // guarded by mu: pushes wait until the response is queued
 	deferred  [][]byte // guarded by mu
 	onClose   []func()
