@@ -26,15 +26,24 @@ type AgentInput struct {
 	// Bot makes a bot agent with a generated 32-hex id instead of an e-mail id.
 	Bot           bool
 	OwnerClientID string
+	// Profile is what the Configuration API adds (job title, schedule, ...).
+	Profile AgentProfile
+	// RoutingStatus is the status the agent starts with (login_status);
+	// empty means not accepting for agents, accepting for bots.
+	RoutingStatus string
 }
 
 var usernameRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // CreateAgent creates an agent. Managers (owners, administrators, the
 // system) may create agents; only owners and the system may create owners.
+// Any agent may create bots (LiveChat's agents-bot--my:rw); it owns them.
 func (s *Service) CreateAgent(ctx context.Context, actor Actor, in AgentInput) (*Agent, error) {
-	if !actor.IsManager() {
+	if !actor.IsManager() && !(in.Bot && actor.IsAgent()) {
 		return nil, Errorf(TypeAuthorization, "Only owners and administrators can create agents")
+	}
+	if err := validateProfile(&in.Profile); err != nil {
+		return nil, err
 	}
 	if in.Role == "" {
 		in.Role = RoleNormal
@@ -49,7 +58,7 @@ func (s *Service) CreateAgent(ctx context.Context, actor Actor, in AgentInput) (
 	a := &Agent{
 		AccountID: NewUUID(), Name: strings.TrimSpace(in.Name), Role: in.Role, Avatar: in.Avatar,
 		Groups: in.Groups, MaxChats: in.MaxChats, OwnerClientID: in.OwnerClientID,
-		RoutingStatus: RoutingNotAccepting, CreatedAt: now, UpdatedAt: now,
+		RoutingStatus: RoutingNotAccepting, CreatedAt: now, UpdatedAt: now, AgentProfile: in.Profile,
 	}
 	if a.Groups == nil {
 		a.Groups = []GroupMembership{}
@@ -74,6 +83,13 @@ func (s *Service) CreateAgent(ctx context.Context, actor Actor, in AgentInput) (
 		if a.Username == "" {
 			a.Username = strings.ReplaceAll(email, "@", ".")
 		}
+	}
+	if in.RoutingStatus != "" {
+		a.RoutingStatus = in.RoutingStatus
+	}
+	a.Groups = slices.Clone(a.Groups)
+	if err := normalizeMemberships(a.Groups, groupPriorityDefault(a)); err != nil {
+		return nil, err
 	}
 	if !usernameRe.MatchString(a.Username) {
 		return nil, Errorf(TypeValidation, "username may hold letters, digits, '.', '_' and '-' only")
@@ -102,7 +118,11 @@ func (s *Service) CreateAgent(ctx context.Context, actor Actor, in AgentInput) (
 		}
 		return nil, err
 	}
-	s.emit(ctx, &DomainEvent{Kind: KindAgentCreated, RequesterID: actor.ID, Topics: []Topic{OrgTopic}, Data: AgentData{Agent: a}})
+	kind := KindAgentCreated
+	if a.Kind == AgentKindBot {
+		kind = KindBotCreated
+	}
+	s.emit(ctx, &DomainEvent{Kind: kind, RequesterID: actor.ID, Topics: []Topic{OrgTopic}, AgentsOnly: true, Data: AgentData{Agent: a}})
 	return a, nil
 }
 

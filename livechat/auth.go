@@ -89,7 +89,7 @@ func containsString(list []string, v string) bool {
 // issues an access and a refresh token.
 func (s *Service) PasswordGrant(ctx context.Context, login, password, clientID string) (*AgentTokens, error) {
 	a, err := s.FindAgentByLogin(ctx, login)
-	if err != nil || !CheckPassword(a, password) || a.Suspended {
+	if err != nil || !CheckPassword(a, password) || a.Suspended || a.AwaitingApproval {
 		if err != nil && !IsType(err, TypeNotFound) {
 			return nil, err
 		}

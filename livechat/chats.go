@@ -101,6 +101,9 @@ func (s *Service) StartChat(ctx context.Context, actor Actor, in StartChatInput)
 	if err := validateProperties(in.Properties); err != nil {
 		return nil, err
 	}
+	if err := s.checkPropertyWrite(ctx, actor, PropertyLocationChat, in.Properties); err != nil { // config_properties.go
+		return nil, err
+	}
 	if c.Properties == nil {
 		c.Properties = Properties{}
 	}
@@ -121,6 +124,11 @@ func (s *Service) StartChat(ctx context.Context, actor Actor, in StartChatInput)
 		}
 		if in.Access == nil && len(cust.GroupIDs) > 0 {
 			c.Access = Access{GroupIDs: slices.Clone(cust.GroupIDs)}
+		}
+		if in.Access == nil {
+			if groups := s.autoAccessForCustomer(ctx, cust); groups != nil { // config_autoaccess.go
+				c.Access = Access{GroupIDs: groups}
+			}
 		}
 		c.CustomerID = actor.ID
 		c.Users = append(c.Users, ChatUser{ID: actor.ID, Type: UserCustomer, Present: true, Visibility: VisibilityAll})
@@ -219,12 +227,24 @@ func (s *Service) openThread(ctx context.Context, actor Actor, c *Chat, in Threa
 	if err := validateProperties(in.Properties); err != nil {
 		return nil, err
 	}
+	if err := s.checkPropertyWrite(ctx, actor, PropertyLocationThread, in.Properties); err != nil {
+		return nil, err
+	}
 	for i := range in.Events {
 		if err := validateEvent(&in.Events[i]); err != nil {
 			return nil, err
 		}
+		if err := s.checkPropertyWrite(ctx, actor, PropertyLocationEvent, in.Events[i].Properties); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkThreadTags(ctx, in.Tags, c.Access); err != nil {
+		return nil, err
 	}
 	now := s.now()
+	if u := c.User(actor.ID); u != nil && actor.IsCustomer() { // the Customer Chat API: the requester has seen everything
+		u.EventsSeenUpTo = now
+	}
 	t := &Thread{ID: NewID(), ChatID: c.ID, Active: active, Properties: in.Properties, Access: c.Access,
 		Tags: slices.Clone(in.Tags), PreviousThreadID: c.LastThreadID, CreatedAt: now, LastEventAt: now}
 	if t.Properties == nil {
@@ -332,10 +352,21 @@ func (s *Service) resumeChat(ctx context.Context, actor Actor, chatID string, in
 // one. A system message says who closed it. The system actor (idle close,
 // routing) leaves UserID empty in the push.
 func (s *Service) DeactivateChat(ctx context.Context, actor Actor, chatID string, requirePresence bool) error {
+	return s.deactivateChat(ctx, actor, chatID, requirePresence, nil)
+}
+
+// deactivateChat is DeactivateChat with a precondition checked under the
+// chat's lock (the idle close uses it to be sure no event came in between).
+func (s *Service) deactivateChat(ctx context.Context, actor Actor, chatID string, requirePresence bool, pre func(*Chat) error) error {
 	var chat *Chat
 	var closedThread string
 	var sys *Event
 	err := s.withChat(ctx, actor, chatID, func(c *Chat) error {
+		if pre != nil {
+			if err := pre(c); err != nil {
+				return err
+			}
+		}
 		if !c.Active() {
 			return Errorf(TypeChatInactive, "Chat is inactive")
 		}

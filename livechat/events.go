@@ -67,11 +67,17 @@ type SendEventOptions struct {
 	// JoinIfAbsent adds a non-member agent sender as a user with present false
 	// (LiveChat 3.3 and earlier); otherwise non-members are refused.
 	JoinIfAbsent bool
+	// AttachAnyType lets any event type go to the last thread with
+	// AttachToLastThread (the Customer Chat API: e.g. a post-chat form).
+	AttachAnyType bool
 }
 
 // SendEvent adds an event to the chat's active thread and returns it as stored.
 func (s *Service) SendEvent(ctx context.Context, actor Actor, chatID string, e Event, opt SendEventOptions) (*Event, error) {
 	if err := validateEvent(&e); err != nil {
+		return nil, err
+	}
+	if err := s.checkPropertyWrite(ctx, actor, PropertyLocationEvent, e.Properties); err != nil { // config_properties.go
 		return nil, err
 	}
 	if actor.IsCustomer() && e.Visibility == VisibilityAgents {
@@ -84,7 +90,7 @@ func (s *Service) SendEvent(ctx context.Context, actor Actor, chatID string, e E
 		chat = c
 		threadID := c.ActiveThreadID
 		if threadID == "" {
-			if !(opt.AttachToLastThread && e.Type == EventSystemMessage && c.LastThreadID != "") {
+			if !(opt.AttachToLastThread && (e.Type == EventSystemMessage || opt.AttachAnyType) && c.LastThreadID != "") {
 				return Errorf(TypeChatInactive, "Chat is inactive")
 			}
 			threadID = c.LastThreadID

@@ -85,6 +85,8 @@ type Agent struct {
 	Suspended     bool              `bson:"suspended" json:"suspended"`
 	CreatedAt     time.Time         `bson:"created_at" json:"created_at"`
 	UpdatedAt     time.Time         `bson:"updated_at" json:"updated_at"`
+	// AgentProfile holds the Configuration API's extra fields (config_agents.go).
+	AgentProfile `bson:",inline"`
 }
 
 // GroupIDs lists the agent's groups; every agent is in group 0.
@@ -144,6 +146,7 @@ type Customer struct {
 	ChatsCount          int                 `bson:"chats_count" json:"chats_count"`
 	ThreadsCount        int                 `bson:"threads_count" json:"threads_count"`
 	VisitsCount         int                 `bson:"visits_count" json:"visits_count"`
+	PageViewsCount      int                 `bson:"page_views_count" json:"page_views_count"`
 	AgentLastEventAt    *time.Time          `bson:"agent_last_event_created_at,omitempty" json:"agent_last_event_created_at,omitempty"`
 	CustomerLastEventAt *time.Time          `bson:"customer_last_event_created_at,omitempty" json:"customer_last_event_created_at,omitempty"`
 	CreatedAt           time.Time           `bson:"created_at" json:"created_at"`

@@ -36,7 +36,7 @@ type WebhookDelivery struct {
 
 // PropertyDef is a registered property: its owner namespace (client id),
 // type, access per location and user type, and optional domain and default.
-// ID is "<owner_client_id>.<name>".
+// ID is "<owner_client_id>:<name>" (config_properties.go).
 type PropertyDef struct {
 	ID            string         `bson:"_id" json:"-"`
 	OwnerClientID string         `bson:"owner_client_id" json:"owner_client_id"`
@@ -48,7 +48,9 @@ type PropertyDef struct {
 	Range         map[string]any `bson:"range,omitempty" json:"range,omitempty"`
 	DefaultValue  any            `bson:"default_value,omitempty" json:"default_value,omitempty"`
 	Public        bool           `bson:"public" json:"public"`
-	CreatedAt     time.Time      `bson:"created_at" json:"created_at"`
+	// PublicAccess is what publish_property opened to other clients: read, write.
+	PublicAccess []string  `bson:"public_access,omitempty" json:"public_access,omitempty"`
+	CreatedAt    time.Time `bson:"created_at" json:"created_at"`
 }
 
 // Tag is a thread tag the organization allows, optionally per group. ID is its name.

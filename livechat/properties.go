@@ -91,6 +91,9 @@ func (s *Service) UpdateProperties(ctx context.Context, actor Actor, target Prop
 	if err := validateProperties(props); err != nil {
 		return err
 	}
+	if err := s.checkPropertyWrite(ctx, actor, target.location(), props); err != nil { // config_properties.go
+		return err
+	}
 	kind, _ := target.kinds()
 	return s.changeProperties(ctx, actor, target, func(p Properties) (Properties, error) {
 		return mergeProperties(p, props), nil
@@ -101,6 +104,9 @@ func (s *Service) UpdateProperties(ctx context.Context, actor Actor, target Prop
 func (s *Service) DeleteProperties(ctx context.Context, actor Actor, target PropertyTarget, del map[string][]string) error {
 	if len(del) == 0 {
 		return Errorf(TypeValidation, "properties are required")
+	}
+	if err := s.checkPropertyDelete(ctx, actor, target.location(), del); err != nil { // config_properties.go
+		return err
 	}
 	_, kind := target.kinds()
 	return s.changeProperties(ctx, actor, target, func(p Properties) (Properties, error) {
@@ -170,6 +176,11 @@ func (s *Service) TagThread(ctx context.Context, actor Actor, chatID, threadID, 
 			return err
 		}
 		has := slices.Contains(t.Tags, tag)
+		if add && !has {
+			if err := s.checkThreadTags(ctx, []string{tag}, t.Access); err != nil { // config_tags.go
+				return err
+			}
+		}
 		switch {
 		case add && has:
 			return Errorf(TypeValidation, "Thread already tagged with %q", tag)

@@ -38,6 +38,11 @@ type Config struct {
 	PasswordCost int
 	// Files keeps upload_file's files; nil disables uploads (see NewDirFileStore).
 	Files FileStore
+	// StrictProperties rejects chat, thread, event, license and group
+	// properties that no definition registers, as LiveChat does. By default
+	// only namespaces with registered definitions are strict (see
+	// config_properties.go).
+	StrictProperties bool
 }
 
 func (c *Config) setDefaults() {
@@ -78,6 +83,8 @@ type Service struct {
 	org   Organization
 	// routing is the in-process presence and routing state (routing.go).
 	routing *routing
+	// cust is the Customer Chat API's in-process state (customer_groups.go).
+	cust *customerState
 }
 
 // NewService prepares the core: it loads the organization (creating it, with
@@ -87,7 +94,7 @@ func NewService(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("livechat: Config.Store is required")
 	}
 	cfg.setDefaults()
-	s := &Service{cfg: cfg, store: cfg.Store, pub: cfg.Publisher, clock: cfg.Clock, log: cfg.Logger, locks: newKeyLocks(), routing: newRouting()}
+	s := &Service{cfg: cfg, store: cfg.Store, pub: cfg.Publisher, clock: cfg.Clock, log: cfg.Logger, locks: newKeyLocks(), routing: newRouting(), cust: newCustomerState()}
 	org, err := s.ensureOrganization(ctx)
 	if err != nil {
 		return nil, err
@@ -157,4 +164,5 @@ func (s *Service) emit(ctx context.Context, ev *DomainEvent) {
 		ev.Origin = o
 	}
 	s.pub.Publish(ev)
+	s.afterEmit(ctx, ev) // customer_groups.go: group availability for customers
 }

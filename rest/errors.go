@@ -14,13 +14,14 @@ import (
 func statusOf(typ string) int {
 	switch typ {
 	case livechat.TypeValidation, livechat.TypeChatInactive, livechat.TypeAgentOffline,
-		livechat.TypeLimitReached, livechat.TypeUnsupportedVersion, livechat.TypeGroupNotFound:
+		livechat.TypeLimitReached, livechat.TypeUnsupportedVersion, livechat.TypeGroupNotFound,
+		livechat.TypeGroupOffline, livechat.TypeGroupUnavailable:
 		return http.StatusBadRequest
 	case livechat.TypeAuthentication:
 		return http.StatusUnauthorized
 	case livechat.TypeAuthorization, livechat.TypeMissingAccess, livechat.TypeCustomerBanned:
 		return http.StatusForbidden
-	case livechat.TypeNotFound:
+	case livechat.TypeNotFound, livechat.TypeLicenseNotFound, livechat.TypeGreetingNotFound:
 		return http.StatusNotFound
 	case livechat.TypeAlreadyExists:
 		return http.StatusConflict

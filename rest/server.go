@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/chatbridge/chatbridge/ddp"
 	"github.com/chatbridge/chatbridge/livechat"
 	"github.com/chatbridge/chatbridge/livechat/rtm"
 )
@@ -59,6 +60,7 @@ type Server struct {
 	metrics  *Metrics
 	http     *http.Server
 	sessions *rtm.Registry
+	ddp      *ddp.Server // rest/ddp.go
 }
 
 // NewServer builds the server and its routes.
@@ -113,8 +115,11 @@ func (s *Server) routes() {
 	e.GET("/metrics", s.metrics.handler())
 	s.tokenRoutes()
 	s.livechatWebRoutes()
+	s.livechatConfigRoutes()
 	s.uploadRoutes()
 	s.livechatRTMRoutes()
+	s.ddpRoutes()              // rest/ddp.go
+	s.livechatCustomerRoutes() // livechat_customer.go
 }
 
 func (s *Server) readyz(c echo.Context) error {
@@ -170,6 +175,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// telling each client to reconnect later.
 	if serr := s.sessions.DisconnectAll(ctx, rtm.ShutdownReason); err == nil {
 		err = serr
+	}
+	if derr := s.shutdownDDP(ctx); err == nil {
+		err = derr
 	}
 	return err
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/chatbridge/chatbridge/livechat/webhooks"
+
 	"flag"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // config is every setting of chatbridge; each flag has an env var.
@@ -25,6 +28,10 @@ type config struct {
 	LogFormat      string
 	TLSCert        string
 	TLSKey         string
+	// ThreadIdleTimeout closes a thread after this long without an event.
+	ThreadIdleTimeout time.Duration
+	// WebhookRetrySchedule is the comma-separated waits between webhook retries ("none": no retries).
+	WebhookRetrySchedule string
 }
 
 // setting describes one flag and its env var, so the README table and the
@@ -49,6 +56,8 @@ func (c *config) settings() []setting {
 		{"log-format", "CHATBRIDGE_LOG_FORMAT", "text", "text or json", &c.LogFormat},
 		{"tls-cert", "CHATBRIDGE_TLS_CERT", "", "PEM certificate: serve HTTPS and WSS on --addr", &c.TLSCert},
 		{"tls-key", "CHATBRIDGE_TLS_KEY", "", "PEM private key of --tls-cert", &c.TLSKey},
+		{"webhook-retry-schedule", "CHATBRIDGE_WEBHOOK_RETRY_SCHEDULE", "10s,20s,30s", "waits between webhook delivery retries, comma-separated (none = no retries)", &c.WebhookRetrySchedule},
+		{"thread-idle-timeout", "CHATBRIDGE_THREAD_IDLE_TIMEOUT", "30m", "close a thread after this long without an event (at least 1s)", &c.ThreadIdleTimeout},
 	}
 }
 
@@ -72,6 +81,12 @@ func parseConfig(name string, args []string, out io.Writer, extra func(*flag.Fla
 				return nil, nil, fmt.Errorf("%s: %q is not a number", s.env, def)
 			}
 			fs.Int64Var(t, s.flag, n, help)
+		case *time.Duration:
+			d, err := time.ParseDuration(def)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %q is not a duration", s.env, def)
+			}
+			fs.DurationVar(t, s.flag, d, help)
 		}
 	}
 	if extra != nil {
@@ -98,8 +113,14 @@ func (c *config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
+	if _, err := webhooks.ParseSchedule(c.WebhookRetrySchedule); err != nil {
+		return fmt.Errorf("--webhook-retry-schedule: %w", err)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.ThreadIdleTimeout < time.Second {
+		return fmt.Errorf("--thread-idle-timeout must be at least 1s")
 	}
 	if c.MongoURI == "" && c.DataDir == "" {
 		return fmt.Errorf("--data-dir is required with the embedded store")

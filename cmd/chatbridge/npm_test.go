@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -121,10 +122,16 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
+// npmInstallMu keeps the npm tests that run in parallel from running
+// `npm ci` in one directory at the same time.
+var npmInstallMu sync.Mutex
+
 // ensureNPMDeps runs `npm ci` in dir unless node_modules already holds
 // exactly the versions package-lock.json pins.
 func ensureNPMDeps(t *testing.T, dir string) {
 	t.Helper()
+	npmInstallMu.Lock()
+	defer npmInstallMu.Unlock()
 	why := npmDepsStale(dir)
 	if why == "" {
 		return

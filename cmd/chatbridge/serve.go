@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/chatbridge/chatbridge/livechat/webhooks"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -54,7 +57,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 
 	hub := livechat.NewHub(livechat.HubConfig{Logger: log})
 	metrics := rest.NewMetrics(hub)
-	store, svc, err := openCore(ctx, cfg, log, livechat.Publishers{metrics.Publisher(), hub})
+	schedule, _ := webhooks.ParseSchedule(cfg.WebhookRetrySchedule) // validated with the config
+	wh, err := webhooks.New(webhooks.Config{Logger: log, Schedule: schedule})
+	if err != nil {
+		return err
+	}
+	store, svc, err := openCore(ctx, cfg, log, livechat.Publishers{metrics.Publisher(), hub, wh})
 	if err != nil {
 		return err
 	}
@@ -65,6 +73,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 			log.Warn("store close", "err", err)
 		}
 	}()
+
+	if err := wh.Start(ctx, svc); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	defer func() { // early returns; Stop is idempotent
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = wh.Stop(c)
+	}()
+	registerWebhookMetrics(metrics, wh)
 
 	if cfg.AdminEmail != "" {
 		a, err := svc.EnsureOwner(ctx, cfg.AdminEmail, cfg.AdminPassword, cfg.AdminToken)
@@ -80,10 +98,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 
 	sched := jobs.New(log)
-	for _, j := range []jobs.Job{jobs.ExpiredTokens(svc), jobs.RouteQueued(svc)} {
+	for _, j := range []jobs.Job{jobs.ExpiredTokens(svc), jobs.RouteQueued(svc), jobs.ExpiredClaims(svc),
+		jobs.WebhookRetries(wh), jobs.WebhookPrune(wh)} {
 		if err := sched.Add(j); err != nil {
 			return err
 		}
+	}
+	// Sub-second periods: robfig's own @every rounds up to whole seconds.
+	if err := sched.AddEvery(jobs.CloseIdleThreads(svc, cfg.ThreadIdleTimeout)); err != nil {
+		return err
 	}
 
 	srv, err := rest.NewServer(rest.Config{Service: svc, Store: store, Hub: hub, Metrics: metrics, Jobs: sched, Logger: log})
@@ -126,6 +149,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	}
 	hub.Close()
 	sched.Stop(sctx)
+	if werr := wh.Stop(sctx); werr != nil {
+		log.Warn("webhooks stop", "err", werr)
+	}
 	return err
 }
 
@@ -164,4 +190,23 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// registerWebhookMetrics exposes the webhook dispatcher's counters.
+func registerWebhookMetrics(m *rest.Metrics, wh *webhooks.Dispatcher) {
+	for _, c := range []struct {
+		name string
+		get  func(webhooks.Stats) uint64
+	}{
+		{"queued", func(s webhooks.Stats) uint64 { return s.Queued }},
+		{"attempts", func(s webhooks.Stats) uint64 { return s.Attempts }},
+		{"delivered", func(s webhooks.Stats) uint64 { return s.Delivered }},
+		{"retried", func(s webhooks.Stats) uint64 { return s.Retried }},
+		{"failed", func(s webhooks.Stats) uint64 { return s.Failed }},
+		{"publish_errors", func(s webhooks.Stats) uint64 { return s.PublishErrors }},
+	} {
+		m.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "chatbridge_webhook_" + c.name + "_total", Help: "Webhook deliveries: " + c.name + ".",
+		}, func() float64 { return float64(c.get(wh.Stats())) }))
+	}
 }

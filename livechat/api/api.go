@@ -36,6 +36,9 @@ type Method struct {
 	ReadOnly bool
 	// WebOnly and RTMOnly restrict the transport.
 	WebOnly, RTMOnly bool
+	// Public methods need no credential (list_webhook_names, issue_bot_token);
+	// the handler gets a zero Actor when none is sent.
+	Public bool
 	// Since and Until bound the versions that have the method ("" = open).
 	Since, Until string
 }

@@ -125,30 +125,13 @@ func init() {
 		}
 		return "customer_updated", p, nil
 	}
-	AgentPushes[livechat.KindAgentCreated] = fixed("agent_created", "3.4", func(_ context.Context, _ *livechat.Service, ev *livechat.DomainEvent, _ string) (any, error) {
-		return agentConfig(ev.Data.(livechat.AgentData).Agent), nil
-	})
-	AgentPushes[livechat.KindAgentUpdated] = fixed("agent_updated", "3.4", func(_ context.Context, _ *livechat.Service, ev *livechat.DomainEvent, _ string) (any, error) {
-		return agentConfig(ev.Data.(livechat.AgentData).Agent), nil
-	})
-	AgentPushes[livechat.KindGroupCreated] = fixed("group_created", "3.4", func(_ context.Context, _ *livechat.Service, ev *livechat.DomainEvent, _ string) (any, error) {
-		g := ev.Data.(livechat.GroupData).Group
-		return M{"id": g.ID, "name": g.Name, "language_code": g.LanguageCode, "agent_priorities": M{}}, nil
-	})
+	// The configuration pushes (agent_created, group_created, ...) are in config_pushes.go.
 }
 
 func optional(p M, k, v string) {
 	if v != "" {
 		p[k] = v
 	}
-}
-
-func agentConfig(a *livechat.Agent) M {
-	groups := make([]M, 0, len(a.Groups))
-	for _, g := range a.Groups {
-		groups = append(groups, M{"id": g.ID, "priority": g.Priority})
-	}
-	return M{"id": a.ID, "name": a.Name, "role": a.Role, "avatar": a.Avatar, "groups": groups, "awaiting_approval": false, "max_chats_count": a.MaxChats}
 }
 
 func incomingChat(ctx context.Context, svc *livechat.Service, ev *livechat.DomainEvent, v string) (any, error) {

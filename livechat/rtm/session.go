@@ -56,6 +56,18 @@ type Config struct {
 	MaxPending int
 	// OutboxFrames and OutboxBytes bound the outbound queue (defaults in livechat.NewOutbox).
 	OutboxFrames, OutboxBytes int
+	// DisconnectOn, when set, sees every event that reaches a logged-in
+	// session; a reason it returns closes the session with that reason (the
+	// Customer Chat API: a customer banned while connected).
+	DisconnectOn func(actor livechat.Actor, ev *livechat.DomainEvent) string
+	// RequestCopy, when set, says whether the requester's own copy of a push
+	// carries its request_id (the Customer Chat API: only pushes of the
+	// requester's own change, which the customer SDK takes as answers).
+	RequestCopy func(actor livechat.Actor, ev *livechat.DomainEvent) bool
+
+	// defaultsOnce applies the defaults once: one Config serves every
+	// session of its API and version, concurrently.
+	defaultsOnce sync.Once
 }
 
 func (c *Config) defaults() {
@@ -130,7 +142,7 @@ type Session struct {
 // Serve runs a session on conn until it ends. It returns when the socket is
 // closed and the session's goroutines have stopped.
 func Serve(ctx context.Context, conn Conn, cfg *Config) {
-	cfg.defaults()
+	cfg.defaultsOnce.Do(cfg.defaults)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &Session{
@@ -162,7 +174,10 @@ func Serve(ctx context.Context, conn Conn, cfg *Config) {
 	for _, f := range hooks {
 		f()
 	}
-	_ = conn.Close(1000, s.reason)
+	s.mu.Lock()
+	reason := s.reason
+	s.mu.Unlock()
+	_ = conn.Close(1000, reason)
 }
 
 // ID is the session's id (its livechat.Origin.SessionID).
@@ -331,7 +346,7 @@ func (s *Session) dispatch(ctx context.Context, req request) (any, error) {
 	if !loggedIn {
 		return nil, livechat.Errorf(livechat.TypeAuthentication, "Log in first")
 	}
-	if req.Action == "logout" {
+	if req.Action == "logout" && s.cfg.API == "agent" { // the Customer Chat API has no logout
 		return struct{}{}, nil
 	}
 	m, err := s.cfg.Table.Lookup(req.Action, version, false)
@@ -466,13 +481,19 @@ func (s *Session) Audience() string {
 // Accepts implements livechat.Subscriber: chat pushes reach chat users and
 // followers, and the group-wide ones (GroupReach) agents with access too.
 func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
-	if s.cfg.Pushes[ev.Kind] == nil {
-		return false
-	}
 	s.mu.Lock()
 	loggedIn, actor, level := s.loggedIn, s.actor, s.level
 	s.mu.Unlock()
 	if !loggedIn {
+		return false
+	}
+	if s.cfg.DisconnectOn != nil {
+		if reason := s.cfg.DisconnectOn(actor, ev); reason != "" {
+			s.Disconnect(reason)
+			return false
+		}
+	}
+	if s.cfg.Pushes[ev.Kind] == nil {
 		return false
 	}
 	if actor.IsCustomer() {
@@ -489,6 +510,9 @@ func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
 
 // Encode implements livechat.Subscriber.
 func (s *Session) Encode(ev *livechat.DomainEvent, requestID string) ([]byte, error) {
+	if requestID != "" && s.cfg.RequestCopy != nil && !s.cfg.RequestCopy(s.Actor(), ev) {
+		requestID = ""
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	name, frame, err := api.EncodePush(ctx, s.cfg.Service, s.cfg.Pushes, ev, s.cfg.Version, requestID)

@@ -1,0 +1,213 @@
+package bridge
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/chatbridge/chatbridge/ddp"
+	"github.com/chatbridge/chatbridge/livechat"
+)
+
+// Omnichannel, agent side (spec §8.6). An inquiry is a queued LiveChat
+// thread: the active thread of a chat with a customer and no agent; its
+// _id is the thread id. Taking it is a LiveChat transfer of the chat to
+// the taking agent; a transfer is transfer_chat; closing is
+// deactivate_chat.
+
+// inquiryPublication is `livechat:inquiry`: the queued conversations the
+// agent may see, in collection rocketchat_livechat_inquiry, kept live by
+// the hub (added when a chat is queued, removed when an agent joins it or
+// it closes).
+func (b *Bridge) inquiryPublication(ctx context.Context, sub *ddp.Subscription) error {
+	c := b.connOf(sub.Session())
+	actor, _, ok := c.agent()
+	if !ok {
+		return errStreamNotAllowed
+	}
+	held := map[string]bool{}
+	c.mu.Lock()
+	c.inqs[sub] = held
+	c.wide++
+	c.mu.Unlock()
+	sub.OnStop(func() {
+		c.mu.Lock()
+		if _, ok := c.inqs[sub]; ok {
+			delete(c.inqs, sub)
+			c.wide--
+		}
+		c.mu.Unlock()
+	})
+	chats, err := b.visibleChats(ctx, actor)
+	if err != nil {
+		return rcError(err, "livechat:inquiry", "")
+	}
+	for i := range chats {
+		ch := &chats[i]
+		if !queued(ch) {
+			continue
+		}
+		inq, err := b.queuedInquiry(ctx, ch)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		fresh := !held[inq.ID]
+		held[inq.ID] = true
+		c.mu.Unlock()
+		if fresh {
+			if err := sub.Added(inquiryCollection, inq.ID, inq); err != nil {
+				return err
+			}
+		}
+	}
+	sub.Ready()
+	return nil
+}
+
+// queuedInquiry is the inquiry of queued chat c, with its first message.
+func (b *Bridge) queuedInquiry(ctx context.Context, c *livechat.Chat) (inquiry, error) {
+	st := b.svc.Store()
+	t, err := st.Threads().Get(ctx, c.ActiveThreadID)
+	if err != nil {
+		return inquiry{}, err
+	}
+	first := ""
+	if evs, err := st.Events().Find(ctx, livechat.Query{Where: []livechat.Cond{livechat.Eq("thread_id", t.ID), livechat.Eq("type", livechat.EventMessage)},
+		Sort: "created_at", Limit: 1}); err == nil && len(evs) > 0 {
+		first = evs[0].Text
+	}
+	queuedAt := t.CreatedAt
+	if t.Queue != nil {
+		queuedAt = t.Queue.QueuedAt
+	}
+	return b.toInquiry(ctx, c, t.ID, queuedAt, first), nil
+}
+
+// takeInquiry gives the queued chat to the calling agent.
+func (b *Bridge) takeInquiry(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	actor, _, ok := b.connOf(inv.Session).agent()
+	if !ok {
+		return nil, errInvalidUser(inv.Method)
+	}
+	var id string
+	if err := inv.Params.Decode(&id); err != nil {
+		return nil, err
+	}
+	t, err := b.svc.Store().Threads().Get(ctx, id)
+	if err != nil {
+		return nil, newErr(codeNotFound, "Inquiry not found", inv.Method)
+	}
+	c, err := b.svc.ReadChat(ctx, actor, t.ChatID)
+	if err != nil {
+		return nil, rcError(err, inv.Method, codeNotFound)
+	}
+	if !queued(c) || c.ActiveThreadID != t.ID {
+		return nil, newErr(codeInquiryTaken, "Inquiry already taken", inv.Method)
+	}
+	err = b.svc.TransferChat(ctx, actor, c.ID, livechat.TransferInput{TargetType: livechat.TargetAgent, AgentIDs: []string{actor.ID}, IgnoreAgentsAvailability: true})
+	if err != nil {
+		return nil, rcError(err, inv.Method, codeNotFound)
+	}
+	return nil, nil
+}
+
+// closeRoom closes the chat's thread. An agent closes chats it serves;
+// managers any. Tags in options are put on the thread first when they
+// exist; the comment has nowhere to go in LiveChat and is not kept.
+func (b *Bridge) closeRoom(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	actor, _, ok := b.connOf(inv.Session).agent()
+	if !ok {
+		return nil, errInvalidUser(inv.Method)
+	}
+	var rid, comment string
+	var opts struct {
+		Tags []string `json:"tags"`
+	}
+	if err := inv.Params.Decode(&rid, &comment, &opts); err != nil {
+		return nil, err
+	}
+	c, err := b.svc.ReadChat(ctx, actor, rid)
+	if err != nil {
+		return nil, rcError(err, inv.Method, codeInvalidRoom)
+	}
+	if !c.Active() {
+		return nil, newErr(codeRoomClosed, "Room closed", inv.Method)
+	}
+	for _, tag := range opts.Tags {
+		if err := b.svc.TagThread(ctx, actor, c.ID, c.ActiveThreadID, tag, true); err != nil {
+			b.log.Debug("bridge: close tag not set", "chat_id", c.ID, "tag", tag, "err", err)
+		}
+	}
+	if err := b.svc.DeactivateChat(ctx, actor, c.ID, !actor.IsManager()); err != nil {
+		return nil, rcError(err, inv.Method, codeInvalidRoom)
+	}
+	return nil, nil
+}
+
+// transfer moves the chat to an agent (userId, a Rocket.Chat user id) or a
+// department (a group id).
+func (b *Bridge) transfer(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	actor, _, ok := b.connOf(inv.Session).agent()
+	if !ok {
+		return nil, errInvalidUser(inv.Method)
+	}
+	var req struct {
+		RoomID       string `json:"roomId"`
+		UserID       string `json:"userId"`
+		DepartmentID string `json:"departmentId"`
+	}
+	if err := inv.Params.Decode(&req); err != nil {
+		return nil, err
+	}
+	in := livechat.TransferInput{}
+	switch {
+	case req.UserID != "":
+		a, err := b.agentByUID(ctx, req.UserID)
+		if err != nil {
+			return nil, newErr(codeInvalidUser, "Invalid user", inv.Method)
+		}
+		in.TargetType, in.AgentIDs = livechat.TargetAgent, []string{a.ID}
+	case req.DepartmentID != "":
+		g, err := strconv.Atoi(req.DepartmentID)
+		if err != nil {
+			return nil, newErr("error-invalid-department", "Invalid department", inv.Method)
+		}
+		in.TargetType, in.GroupIDs = livechat.TargetGroup, []int{g}
+	default:
+		return nil, &ddp.Error{Code: 400, Reason: "Match failed"}
+	}
+	if err := b.svc.TransferChat(ctx, actor, req.RoomID, in); err != nil {
+		return nil, rcError(err, inv.Method, codeInvalidRoom)
+	}
+	return true, nil
+}
+
+// returnAsInquiry takes the chat from its agents back to the queue of its
+// groups (or of the department given), where the router may give it to
+// another agent.
+func (b *Bridge) returnAsInquiry(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	actor, _, ok := b.connOf(inv.Session).agent()
+	if !ok {
+		return nil, errInvalidUser(inv.Method)
+	}
+	var rid, dept string
+	if err := inv.Params.Decode(&rid, &dept); err != nil {
+		return nil, err
+	}
+	c, err := b.svc.ReadChat(ctx, actor, rid)
+	if err != nil {
+		return nil, rcError(err, inv.Method, codeInvalidRoom)
+	}
+	groups := slices.Clone(c.Access.GroupIDs)
+	if g, err := department(dept); err != nil {
+		return nil, rcError(err, inv.Method, "")
+	} else if g != nil {
+		groups = []int{*g}
+	}
+	err = b.svc.TransferChat(ctx, actor, c.ID, livechat.TransferInput{TargetType: livechat.TargetGroup, GroupIDs: groups, IgnoreAgentsAvailability: true})
+	if err != nil {
+		return nil, rcError(err, inv.Method, codeInvalidRoom)
+	}
+	return true, nil
+}
