@@ -215,9 +215,37 @@ func TestCustomerAudiences(t *testing.T) {
 	cl := e.dialRTM(t, "3.5")
 	cl.call("login", map[string]any{"token": carl})
 	ac.call("transfer_chat", map[string]any{"id": chatID, "target": map[string]any{"type": "agent", "ids": []string{"carl@example.com"}}})
-	tr := payload(cc.push("chat_transferred"))
-	if tr["reason"] != "manual" || tr["requester_id"] != "ann@example.com" || tr["transferred_to"].(map[string]any)["agent_ids"].([]any)[0] != "carl@example.com" {
-		t.Fatalf("chat_transferred %v", tr)
+	seen := map[string]map[string]any{}
+	for _, p := range cc.pushesUntilPing() {
+		seen[p["action"].(string)] = payload(p)
+	}
+	tr := seen["chat_transferred"]
+	if tr == nil || tr["reason"] != "manual" || tr["requester_id"] != "ann@example.com" || tr["transferred_to"].(map[string]any)["agent_ids"].([]any)[0] != "carl@example.com" {
+		t.Fatalf("chat_transferred %v", seen)
+	}
+	if p := seen["user_removed_from_chat"]; p == nil || p["user_id"] != "ann@example.com" {
+		t.Fatalf("user_removed_from_chat %v", seen)
+	}
+	if p := seen["user_added_to_chat"]; p == nil || p["user"].(map[string]any)["id"] != "carl@example.com" {
+		t.Fatalf("user_added_to_chat %v", seen)
+	}
+	// A rich message and the customer's postback: the button's users change
+	// (event_updated, the customer's own change) and the chat hears the postback.
+	rich := cl.call("send_event", map[string]any{"chat_id": chatID, "event": map[string]any{"type": "rich_message", "template_id": "quick_replies",
+		"elements": []any{map[string]any{"title": "Sorted?", "buttons": []any{map[string]any{"text": "Yes", "type": "message", "value": "yes", "postback_id": "yes", "user_ids": []any{}}}}}}})
+	richID := str(t, rich, "event_id")
+	threadID := str(t, chat["thread"].(map[string]any), "id")
+	id := cc.send("send_rich_message_postback", map[string]any{"chat_id": chatID, "thread_id": threadID, "event_id": richID, "postback": map[string]any{"id": "yes", "toggled": true}})
+	if r := cc.response(id); r["success"] != true {
+		t.Fatalf("send_rich_message_postback %v", r)
+	}
+	if p := payload(cl.push("incoming_rich_message_postback")); p["user_id"] != cu.id || p["event_id"] != richID {
+		t.Fatalf("incoming_rich_message_postback %v", p)
+	}
+	up := cc.push("event_updated")
+	button := payload(up)["event"].(map[string]any)["elements"].([]any)[0].(map[string]any)["buttons"].([]any)[0].(map[string]any)
+	if up["request_id"] != id || button["user_ids"].([]any)[0] != cu.id {
+		t.Fatalf("event_updated %v", up)
 	}
 	cl.call("update_chat_properties", map[string]any{"id": chatID, "properties": map[string]any{"test": map[string]any{"int_property": 1}}})
 	if p := payload(cc.push("chat_properties_updated")); p["chat_id"] != chatID {

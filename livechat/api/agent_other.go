@@ -118,7 +118,7 @@ func Customer(cu *livechat.Customer) M {
 	out := M{"id": cu.ID, "type": livechat.UserCustomer, "email_verified": cu.EmailVerified, "session_fields": cu.SessionFields,
 		"created_at": Timestamp(cu.CreatedAt), "group_ids": cu.GroupIDs, "followed": len(cu.Followers) > 0,
 		"statistics": M{"chats_count": cu.ChatsCount, "threads_count": cu.ThreadsCount, "visits_count": cu.VisitsCount,
-			"page_views_count": 0, "greetings_shown_count": 0, "greetings_accepted_count": 0}}
+			"page_views_count": cu.PageViewsCount, "greetings_shown_count": 0, "greetings_accepted_count": 0}}
 	for k, v := range map[string]string{"name": cu.Name, "email": cu.Email, "avatar": cu.Avatar} {
 		if v != "" {
 			out[k] = v
