@@ -127,7 +127,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		"store", storeKind(cfg))
 	wsBase := "ws" + strings.TrimPrefix(base, "http")
 	for _, ep := range []string{base + "/healthz", base + "/readyz", base + "/metrics", base + "/v2/token", base + "/v2/info",
-		base + "/v2/customer/token", base + "/v3.5/agent/action/<method>", wsBase + "/v3.5/agent/rtm/ws", base + "/v3.4/agent/rtm/sjs"} {
+		base + "/v2/customer/token", base + "/v3.5/agent/action/<method>", wsBase + "/v3.5/agent/rtm/ws", base + "/v3.4/agent/rtm/sjs",
+		base + "/v3.5/customer/action/<method>?organization_id=" + org.OrganizationID,
+		wsBase + "/v3.5/customer/rtm/ws?organization_id=" + org.OrganizationID,
+		base + "/v3.5/configuration/action/<method>", wsBase + "/websocket", base + "/sockjs"} {
 		log.Info("endpoint", "url", ep)
 	}
 	sched.Start()
