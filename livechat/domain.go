@@ -37,6 +37,10 @@ const (
 	KindChatUnfollowed         Kind = "chat_unfollowed"
 )
 
+// KindWebhooksChanged says webhook registrations or their state changed, so
+// dispatchers reload before the next event.
+const KindWebhooksChanged Kind = "webhooks_changed"
+
 // Topic is a fan-out key. Sessions subscribe to topics; a domain event names
 // the topics whose sessions may receive it.
 type Topic string

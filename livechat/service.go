@@ -166,3 +166,8 @@ func (s *Service) emit(ctx context.Context, ev *DomainEvent) {
 	s.pub.Publish(ev)
 	s.afterEmit(ctx, ev) // customer_groups.go: group availability for customers
 }
+
+// Announce emits a domain event on behalf of a component outside the core
+// (the Configuration API telling webhook dispatchers their registrations
+// changed). Sessions ignore kinds they have no push for.
+func (s *Service) Announce(ctx context.Context, ev *DomainEvent) { s.emit(ctx, ev) }

@@ -299,8 +299,14 @@ func LicenseWebhooksEnabled(ctx context.Context, store livechat.Store, clientID 
 	return !ok || enabled, nil
 }
 
+// bumpWebhooksRevision records a change for other instances (they poll the
+// revision) and tells this instance's dispatcher at once.
 func bumpWebhooksRevision(ctx context.Context, svc *livechat.Service) error {
-	return putWebhookSetting(ctx, svc, WebhooksRevisionKey, livechat.NewID())
+	if err := putWebhookSetting(ctx, svc, WebhooksRevisionKey, livechat.NewID()); err != nil {
+		return err
+	}
+	svc.Announce(ctx, &livechat.DomainEvent{Kind: livechat.KindWebhooksChanged})
+	return nil
 }
 
 // putWebhookSetting writes one Setting, creating it when absent.

@@ -153,6 +153,14 @@ func (d *Dispatcher) load(ctx context.Context, store livechat.Store, began time.
 func (d *Dispatcher) noteEvent(reg *registry, ev *livechat.DomainEvent) {
 	k := string(ev.Kind)
 	switch {
+	case ev.Kind == livechat.KindWebhooksChanged:
+		// A registration changed on this instance: reload now, on the
+		// request's goroutine, so the very next event sees it.
+		ctx, cancel := context.WithTimeout(d.runCtx, 5*time.Second)
+		defer cancel()
+		if err := d.refresh(ctx, true); err != nil && d.runCtx.Err() == nil {
+			d.log.Warn("webhook registrations reload failed", "err", err)
+		}
 	case ev.Kind == livechat.KindRoutingStatusSet:
 		if st, ok := ev.Data.(livechat.RoutingStatusData); ok && reg.botOwner[st.AgentID] != "" {
 			d.mu.Lock()
