@@ -43,6 +43,7 @@ type Bridge struct {
 	clock   livechat.Clock
 	people  *people
 	memo    *memo
+	unreads *unreads
 	started time.Time // settings and permissions are dated from here
 }
 
@@ -63,7 +64,7 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.PeopleTTL <= 0 {
 		cfg.PeopleTTL = 30 * time.Second
 	}
-	b := &Bridge{cfg: cfg, svc: cfg.Service, hub: cfg.Hub, log: cfg.Logger, clock: cfg.Service.Clock(), memo: newMemo()}
+	b := &Bridge{cfg: cfg, svc: cfg.Service, hub: cfg.Hub, log: cfg.Logger, clock: cfg.Service.Clock(), memo: newMemo(), unreads: newUnreads()}
 	b.people = newPeople(cfg.Service, cfg.PeopleTTL)
 	b.started = b.clock.Now().UTC().Truncate(time.Millisecond)
 	return b, nil

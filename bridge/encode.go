@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -84,10 +85,14 @@ type parts struct {
 	msgs   []json.RawMessage // messages the event adds or changes
 	shared bundle            // entries for agents and visitors
 	agents bundle            // entries for agents only
-	// roomAction is the rooms-changed action for agents who may read chat
-	// (agents who lost access get removed); room is the encoded room.
-	roomAction string
-	room       json.RawMessage
+	// mine are the __my_messages__ frames of msgs, for agents who are not
+	// ([0]) and who are ([1]) users of the chat (roomParticipant).
+	mine [2][][]byte
+	// roomAction is the rooms-changed action for agents who may read chat;
+	// roomArgs its encoded args [action, room], roomGone those for agents
+	// who lost access (["removed", {_id}]).
+	roomAction         string
+	roomArgs, roomGone []byte
 	// subAction is the subscriptions-changed action; subFor limits it to
 	// chat users (subChatUsers) or one agent (requester).
 	subAction string
@@ -95,6 +100,8 @@ type parts struct {
 	requester string
 	// notify is the message chat users other than its author are notified of.
 	notify *message
+	// thread is the chat's active thread after the event, when known.
+	thread *threadState
 }
 
 const (
@@ -163,28 +170,21 @@ func (b *Bridge) encodeAgent(ctx context.Context, ev *livechat.DomainEvent, acto
 	a := actor.Agent
 	canRead := livechat.CanRead(actor, c)
 	user := c.User(a.ID)
-	_, roomName := b.visitorOf(ctx, c)
 	if canRead {
-		for _, m := range p.msgs {
-			f, err := streamFrame(streamRoomMessages, myMessages, m, map[string]any{"roomParticipant": user != nil, "roomType": roomLivechat, "roomName": roomName})
-			if err != nil {
-				return nil, err
-			}
+		participant := 0
+		if user != nil {
+			participant = 1
+		}
+		for _, f := range p.mine[participant] {
 			out.add(entryFrame, streamKey(streamRoomMessages, myMessages), f)
 		}
 	}
 	if p.roomAction != "" {
-		var f []byte
-		var err error
-		if canRead {
-			f, err = streamFrame(streamNotifyUser, uid+"/rooms-changed", p.roomAction, p.room)
-		} else {
-			f, err = streamFrame(streamNotifyUser, uid+"/rooms-changed", actionRemoved, map[string]string{"_id": c.ID})
+		args := p.roomArgs
+		if !canRead {
+			args = p.roomGone
 		}
-		if err != nil {
-			return nil, err
-		}
-		out.add(entryFrame, streamKey(streamNotifyUser, uid+"/rooms-changed"), f)
+		out.add(entryFrame, streamKey(streamNotifyUser, uid+"/rooms-changed"), userStreamFrame(uid, "/rooms-changed", args))
 	}
 	if p.subAction != "" && (p.subFor == subEveryone || p.subFor == subChatUsers && user != nil || p.subFor == subRequester && p.requester == a.ID) {
 		var arg any
@@ -194,7 +194,7 @@ func (b *Bridge) encodeAgent(ctx context.Context, ev *livechat.DomainEvent, acto
 			action = actionRemoved
 			arg = map[string]any{"_id": subscriptionID(c.ID, uid), "rid": c.ID, "u": agentPerson(a).ref, "t": roomLivechat}
 		default:
-			arg = b.toSubscription(ctx, c, a)
+			arg = b.toSubscription(ctx, c, a, p.thread)
 		}
 		f, err := streamFrame(streamNotifyUser, uid+"/subscriptions-changed", action, arg)
 		if err != nil {
@@ -203,6 +203,7 @@ func (b *Bridge) encodeAgent(ctx context.Context, ev *livechat.DomainEvent, acto
 		out.add(entryFrame, streamKey(streamNotifyUser, uid+"/subscriptions-changed"), f)
 	}
 	if n := p.notify; n != nil && user != nil && n.U.ID != uid {
+		_, roomName := b.visitorOf(ctx, c)
 		f, err := streamFrame(streamNotifyUser, uid+"/notification", notification(n, roomName))
 		if err != nil {
 			return nil, err
@@ -210,6 +211,34 @@ func (b *Bridge) encodeAgent(ctx context.Context, ev *livechat.DomainEvent, acto
 		out.add(entryFrame, streamKey(streamNotifyUser, uid+"/notification"), f)
 	}
 	return out.bytes(), nil
+}
+
+// userStreamFrame is a stream-notify-user event of user uid with encoded
+// args: the one frame every agent audience makes for itself (rooms-changed
+// after every message), so it is spliced rather than encoded.
+func userStreamFrame(uid, event string, args []byte) []byte {
+	const head = `{"msg":"changed","collection":"` + streamNotifyUser + `","id":"id","fields":{"eventName":`
+	b := make([]byte, 0, len(head)+len(uid)+len(event)+len(args)+16)
+	b = append(b, head...)
+	if plainJSONString(uid) {
+		b = append(append(append(append(b, '"'), uid...), event...), '"')
+	} else {
+		q, _ := json.Marshal(uid + event)
+		b = append(b, q...)
+	}
+	b = append(b, `,"args":`...)
+	b = append(b, args...)
+	return append(b, "}}"...)
+}
+
+// plainJSONString says whether s needs no escaping inside a JSON string.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // notification is the desktop notification of message m (spec §11.7).
@@ -247,6 +276,19 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 		}
 		p.msgs = append(p.msgs, raw)
 		frame(&p.shared, streamRoomMessages, m.RID, json.RawMessage(raw))
+		roomName := ""
+		if p.chat != nil {
+			_, roomName = b.visitorOf(ctx, p.chat)
+		}
+		for i, participant := range []bool{false, true} {
+			f, err := streamFrame(streamRoomMessages, myMessages, json.RawMessage(raw),
+				map[string]any{"roomParticipant": participant, "roomType": roomLivechat, "roomName": roomName})
+			if err != nil {
+				fail("message", err)
+				return
+			}
+			p.mine[i] = append(p.mine[i], f)
+		}
 	}
 	loadChat := func() {
 		c, err := b.svc.Store().Chats().Get(ctx, ev.ChatID)
@@ -265,7 +307,13 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 			fail("room", err)
 			return
 		}
-		p.roomAction, p.room = action, raw
+		args, err1 := ddp.EncodeEJSON([]any{action, json.RawMessage(raw)})
+		gone, err2 := ddp.EncodeEJSON([]any{actionRemoved, map[string]string{"_id": p.chat.ID}})
+		if err := errors.Join(err1, err2); err != nil {
+			fail("room", err)
+			return
+		}
+		p.roomAction, p.roomArgs, p.roomGone = action, args, gone
 		frame(&p.agents, streamRoomData, p.chat.ID, json.RawMessage(raw))
 	}
 	agentData := func(agentID string) {
@@ -304,6 +352,12 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 		default: // incoming_event
 			m := b.toMessage(ctx, d.Event)
 			addMessage(m)
+			if p.chat != nil && p.chat.ActiveThreadID == d.Event.ThreadID {
+				if t, err := b.svc.Store().Threads().Get(ctx, d.Event.ThreadID); err == nil {
+					p.thread = &threadState{id: t.ID, events: t.EventCount}
+					b.unreads.advance(p.chat, d.Event, *p.thread)
+				}
+			}
 			room(actionUpdated, &m)
 			p.subAction, p.subFor = actionUpdated, subChatUsers
 			if d.Event.Type != livechat.EventSystemMessage {
@@ -312,6 +366,7 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 		}
 	case livechat.PropertiesData:
 		if ev.Kind == livechat.KindEventPropertiesUpdate && d.EventID != "" {
+			loadChat()
 			b.eventChanged(ctx, d.EventID, addMessage, fail)
 		} else if ev.Kind == livechat.KindChatPropertiesUpdated {
 			loadChat()
@@ -319,6 +374,7 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 		}
 	case livechat.PropertiesDeletedData:
 		if ev.Kind == livechat.KindEventPropertiesDelete && d.EventID != "" {
+			loadChat()
 			b.eventChanged(ctx, d.EventID, addMessage, fail)
 		} else if ev.Kind == livechat.KindChatPropertiesDeleted {
 			loadChat()
@@ -333,10 +389,9 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 			addMessage(b.threadStarted(ctx, d.Chat, d.Thread))
 		}
 		for i := range d.Events {
-			if d.Events[i].ChatID == "" {
-				d.Events[i].ChatID = d.Chat.ID
-			}
-			addMessage(b.toMessage(ctx, &d.Events[i]))
+			e := d.Events[i] // a copy: the event's data is shared with every encoder
+			e.ChatID = d.Chat.ID
+			addMessage(b.toMessage(ctx, &e))
 		}
 		action := actionUpdated
 		if d.Chat.ThreadCount <= 1 {
@@ -345,7 +400,18 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 		room(action, nil)
 		p.subAction = actionInserted
 		if queued(d.Chat) && d.Thread != nil {
-			b.inquiryAdded(ctx, p, d.Chat, d.Thread, d.Events, frame, fail)
+			first := ""
+			for _, e := range d.Events {
+				if e.Type == livechat.EventMessage {
+					first = e.Text
+					break
+				}
+			}
+			queuedAt := d.Thread.CreatedAt
+			if d.Thread.Queue != nil {
+				queuedAt = d.Thread.Queue.QueuedAt
+			}
+			b.inquiryAdded(p, d.Chat, b.toInquiry(ctx, d.Chat, d.Thread.ID, queuedAt, first), frame, fail)
 		}
 	case livechat.ChatAssignedData:
 		if d.Chat == nil {
@@ -373,6 +439,13 @@ func (b *Bridge) buildParts(ctx context.Context, ev *livechat.DomainEvent) *part
 		p.subAction = actionUpdated
 		if len(d.TransferredTo.AgentIDs) > 0 {
 			agentData(d.TransferredTo.AgentIDs[0])
+		}
+		if d.Queue != nil && p.chat != nil && queued(p.chat) { // back in the queue: an inquiry again
+			if inq, err := b.queuedInquiry(ctx, p.chat); err == nil {
+				b.inquiryAdded(p, p.chat, inq, frame, fail)
+			} else {
+				fail("inquiry", err)
+			}
 		}
 	case livechat.AccessData:
 		if ev.Kind == livechat.KindChatAccessUpdated {
@@ -428,25 +501,13 @@ func (b *Bridge) typing(ctx context.Context, bu *bundle, chatID, authorID string
 }
 
 // inquiryAdded announces a queued thread as an inquiry.
-func (b *Bridge) inquiryAdded(ctx context.Context, p *parts, c *livechat.Chat, t *livechat.Thread, evs []livechat.Event, frame func(*bundle, string, string, ...any), fail func(string, error)) {
-	first := ""
-	for _, e := range evs {
-		if e.Type == livechat.EventMessage {
-			first = e.Text
-			break
-		}
-	}
-	queuedAt := t.CreatedAt
-	if t.Queue != nil {
-		queuedAt = t.Queue.QueuedAt
-	}
-	inq := b.toInquiry(ctx, c, t.ID, queuedAt, first)
+func (b *Bridge) inquiryAdded(p *parts, c *livechat.Chat, inq inquiry, frame func(*bundle, string, string, ...any), fail func(string, error)) {
 	raw, err := ddp.EncodeEJSON(inq)
 	if err != nil {
 		fail("inquiry", err)
 		return
 	}
-	p.agents.add(entryInquiryAdded, t.ID, raw)
+	p.agents.add(entryInquiryAdded, inq.ID, raw)
 	v, err := ddp.DecodeEJSON(raw) // dates back to time.Time, so they re-encode as $date
 	obs, ok := v.(map[string]any)
 	if err != nil || !ok {

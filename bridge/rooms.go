@@ -80,7 +80,7 @@ func (b *Bridge) subscriptionsGet(ctx context.Context, inv *ddp.Invocation) (any
 	subs := []subscription{}
 	for i := range chats {
 		if !isDelta || chats[i].UpdatedAt.After(since) {
-			subs = append(subs, b.toSubscription(ctx, &chats[i], actor.Agent))
+			subs = append(subs, b.toSubscription(ctx, &chats[i], actor.Agent, nil))
 		}
 	}
 	if !isDelta {

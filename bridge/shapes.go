@@ -358,8 +358,9 @@ type subscription struct {
 func subscriptionID(rid, uid string) string { return rid + "." + uid }
 
 // toSubscription is agent a's subscription to chat c: unread counts the
-// events of others after the agent's seen marker (chat users only).
-func (b *Bridge) toSubscription(ctx context.Context, c *livechat.Chat, a *livechat.Agent) subscription {
+// events of others after the agent's seen marker (chat users only); t is
+// the chat's active thread when a push knows it (unread.go).
+func (b *Bridge) toSubscription(ctx context.Context, c *livechat.Chat, a *livechat.Agent, t *threadState) subscription {
 	p := agentPerson(a)
 	v, name := b.visitorOf(ctx, c)
 	s := subscription{ID: subscriptionID(c.ID, p.ref.ID), RID: c.ID, U: p.ref, T: roomLivechat, Name: name, FName: name,
@@ -367,25 +368,10 @@ func (b *Bridge) toSubscription(ctx context.Context, c *livechat.Chat, a *livech
 	if u := c.User(a.ID); u != nil {
 		seen := u.EventsSeenUpTo
 		s.LS = &seen
-		s.Unread = b.unread(ctx, c, a.ID, seen)
+		s.Unread = b.unread(ctx, c, a.ID, seen, t)
 		s.Alert = s.Unread > 0
 	}
 	return s
-}
-
-// unread counts the events of chat c written by others after seen.
-func (b *Bridge) unread(ctx context.Context, c *livechat.Chat, userID string, seen time.Time) int {
-	if !c.LastEventAt.After(seen) {
-		return 0
-	}
-	n, err := b.svc.Store().Events().Count(ctx, livechat.Where(livechat.Eq("chat_id", c.ID),
-		livechat.Cond{Field: "created_at", Op: livechat.OpGt, Value: seen},
-		livechat.Cond{Field: "author_id", Op: livechat.OpNe, Value: userID}))
-	if err != nil {
-		b.log.Warn("unread count", "chat_id", c.ID, "err", err)
-		return 0
-	}
-	return int(n)
 }
 
 type email struct {

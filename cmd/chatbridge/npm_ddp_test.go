@@ -1,0 +1,54 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// npmDDPUsername and npmDDPPassword name the agent testdata/npm/ddp.js signs in as.
+const (
+	npmDDPUsername = "npm.ddp"
+	npmDDPPassword = "secret-ddp-123"
+)
+
+// TestNPMDDPClients runs the public Rocket.Chat DDP clients, pinned in
+// testdata/npm/package-lock.json and unmodified, against a real server over
+// wss://…/websocket: @rocket.chat/ddp-client 1.1.2 (an agent: password
+// digest login, start-up methods, streams, messages, typing, history,
+// closing) and simpleddp 2.2.4 (an omnichannel visitor whose first message
+// creates a chat routed to that agent, and the agent again by resume token).
+func TestNPMDDPClients(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("CHATBRIDGE_SKIP_NPM") == "1" {
+		t.Skip("CHATBRIDGE_SKIP_NPM=1: the npm client tests are skipped")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
+	}
+	npmDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "npm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensureNPMDeps(t, npmDir)
+
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeSelfSigned(t, dir)
+	data := filepath.Join(dir, "data")
+	mustRun(t, "agent", "create", "--email", "npm.ddp@chatbridge.test", "--username", npmDDPUsername, "--name", "NPM DDP",
+		"--password", npmDDPPassword, "--data-dir", data)
+	srv := startTLSServe(t, pool, "--addr", "127.0.0.1:0", "--data-dir", data, "--tls-cert", certFile, "--tls-key", keyFile,
+		"--admin-email", adminEmail, "--admin-password", adminPassword)
+	env := append(os.Environ(),
+		"CHATBRIDGE_ADDR="+srv.addr,
+		"NODE_EXTRA_CA_CERTS="+certFile,
+		"CHATBRIDGE_DDP_USERNAME="+npmDDPUsername,
+		"CHATBRIDGE_DDP_PASSWORD="+npmDDPPassword,
+	)
+	runNodeScript(t, srv, node, npmDir, "ddp.js", env)
+}
