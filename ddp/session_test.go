@@ -283,11 +283,11 @@ func TestOrderedDispatchAndUnblock(t *testing.T) {
 		if err := inv.Params.Decode(&name, &unblock); err != nil {
 			return nil, err
 		}
+		started <- name // before Unblock: once unblocked, the next method may start at once
 		if unblock {
 			inv.Unblock()
 			inv.Unblock() // only the first counts
 		}
-		started <- name
 		<-release[name]
 		return name, nil
 	})

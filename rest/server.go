@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	s.livechatRTMRoutes()
 	s.ddpRoutes()              // rest/ddp.go
 	s.livechatCustomerRoutes() // livechat_customer.go
+	s.rocketChatRoutes()       // rocketchat.go
 }
 
 func (s *Server) readyz(c echo.Context) error {

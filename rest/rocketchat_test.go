@@ -1,0 +1,209 @@
+package rest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+)
+
+// Rocket.Chat's REST subset under /api over real HTTP, beside DDP clients
+// on the same conversations.
+
+type rcCreds struct{ uid, token string }
+
+// rcDo sends a JSON request (body nil: none) and decodes the JSON answer.
+func (e *env) rcDo(t *testing.T, method, path string, creds *rcCreds, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, e.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if creds != nil {
+		req.Header.Set("X-User-Id", creds.uid)
+		req.Header.Set("X-Auth-Token", creds.token)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s %s: status %d, body not a JSON object: %s", method, path, res.StatusCode, raw)
+	}
+	return res.StatusCode, m
+}
+
+// rcOK checks a {"success":true} answer.
+func rcOK(t *testing.T, status int, m map[string]any, what string) map[string]any {
+	t.Helper()
+	if status != http.StatusOK || m["success"] != true {
+		t.Fatalf("%s: status %d, %v", what, status, m)
+	}
+	return m
+}
+
+func wantRCUnauthorized(t *testing.T, status int, m map[string]any, what string) {
+	t.Helper()
+	if status != http.StatusUnauthorized || m["status"] != "error" || m["message"] != "You must be logged in to do this." {
+		t.Fatalf("%s: status %d, %v; want 401 You must be logged in", what, status, m)
+	}
+}
+
+func ids(list any) []string {
+	var out []string
+	items, _ := list.([]any)
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			if id, ok := m["_id"].(string); ok {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+func TestRocketChatREST(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	a, ag, uid := e.ddpAgent(t, "rest.agent@example.com")
+	ag.mustSub("livechat:inquiry")
+
+	if st, m := e.rcDo(t, http.MethodGet, "/api/info", nil, nil); st != http.StatusOK || m["success"] != true || m["version"] == nil {
+		t.Fatalf("/api/info: %d %v", st, m)
+	}
+
+	// Visitor: register, get a room, send a message.
+	token, rid := "restVisitorToken01", "restVisitorRoom01"
+	st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token, "name": "Rita REST"}})
+	v := rcOK(t, st, m, "livechat/visitor")["visitor"].(map[string]any)
+	if v["token"] != token || v["name"] != "Rita REST" {
+		t.Fatalf("visitor %v", v)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token="+token+"&rid="+rid, nil, nil)
+	rcOK(t, st, m, "livechat/room")
+	if r := m["room"].(map[string]any); r["_id"] != rid || m["newRoom"] != true {
+		t.Fatalf("livechat/room %v", m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token="+token+"&rid="+rid, nil, nil)
+	if rcOK(t, st, m, "livechat/room again"); m["newRoom"] != false {
+		t.Fatalf("livechat/room again %v", m)
+	}
+	if st, m := e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token=noSuchToken123", nil, nil); st != http.StatusBadRequest || m["success"] != false || m["errorType"] != "invalid-token" {
+		t.Fatalf("livechat/room bad token: %d %v", st, m)
+	}
+
+	// The DDP agent sees the inquiry, takes it, and hears the visitor's message.
+	inq := ag.take("inquiry added", func(m map[string]any) bool {
+		f, _ := m["fields"].(map[string]any)
+		return m["msg"] == "added" && m["collection"] == "rocketchat_livechat_inquiry" && f != nil && f["rid"] == rid
+	})
+	ag.mustCall("livechat:takeInquiry", inq["id"].(string))
+	ag.mustSub("stream-room-messages", rid, false)
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/message", nil, map[string]any{"token": token, "rid": rid, "_id": "restVisitorMsg01", "msg": "Hello over REST"})
+	if msg := rcOK(t, st, m, "livechat/message")["message"].(map[string]any); msg["_id"] != "restVisitorMsg01" || msg["rid"] != rid {
+		t.Fatalf("livechat/message %v", m)
+	}
+	ag.stream("stream-room-messages", rid, func(a []any) bool { return msgOf(a)["_id"] == "restVisitorMsg01" })
+
+	// Missing or wrong credentials.
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/me", nil, nil)
+	wantRCUnauthorized(t, st, m, "me without credentials")
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/me", &rcCreds{uid, "notAToken"}, nil)
+	wantRCUnauthorized(t, st, m, "me with a bad token")
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"user": a.Username, "password": "wrong-password"}); st != http.StatusUnauthorized || m["status"] != "error" {
+		t.Fatalf("bad login: %d %v", st, m)
+	}
+
+	// Agent over REST: login, me, rooms, subscriptions.
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"user": a.Username, "password": testPassword})
+	if st != http.StatusOK || m["status"] != "success" {
+		t.Fatalf("login: %d %v", st, m)
+	}
+	data := m["data"].(map[string]any)
+	creds := &rcCreds{uid: data["userId"].(string), token: data["authToken"].(string)}
+	if creds.uid != uid {
+		t.Fatalf("login userId %s, want %s", creds.uid, uid)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/me", creds, nil)
+	if rcOK(t, st, m, "me"); m["_id"] != uid || m["username"] != a.Username {
+		t.Fatalf("me %v", m)
+	}
+	// The resume token is also a LiveChat Bearer token.
+	e.wantInfo(t, "Bearer "+creds.token, a.ID)
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"resume": creds.token})
+	if st != http.StatusOK || m["data"].(map[string]any)["userId"] != uid {
+		t.Fatalf("resume login: %d %v", st, m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get", creds, nil)
+	if rcOK(t, st, m, "rooms.get"); !slices.Contains(ids(m["update"]), rid) {
+		t.Fatalf("rooms.get %v", m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/subscriptions.get", creds, nil)
+	rcOK(t, st, m, "subscriptions.get")
+	if subs, _ := m["update"].([]any); len(subs) == 0 || subs[0].(map[string]any)["rid"] != rid {
+		t.Fatalf("subscriptions.get %v", m)
+	}
+
+	// Messages: send (the DDP agent hears it), post, update, delete.
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.sendMessage", creds, map[string]any{"message": map[string]any{"_id": "restAgentMsg0001", "rid": rid, "msg": "Hi Rita"}})
+	if msg := rcOK(t, st, m, "chat.sendMessage")["message"].(map[string]any); msg["_id"] != "restAgentMsg0001" || msg["msg"] != "Hi Rita" {
+		t.Fatalf("chat.sendMessage %v", m)
+	}
+	ag.stream("stream-room-messages", rid, func(a []any) bool { return msgOf(a)["_id"] == "restAgentMsg0001" })
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.postMessage", creds, map[string]any{"roomId": rid, "text": "Posted"})
+	posted := rcOK(t, st, m, "chat.postMessage")["message"].(map[string]any)["_id"].(string)
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.update", creds, map[string]any{"roomId": rid, "msgId": "restAgentMsg0001", "text": "Hi Rita, edited"})
+	if msg := rcOK(t, st, m, "chat.update")["message"].(map[string]any); msg["msg"] != "Hi Rita, edited" {
+		t.Fatalf("chat.update %v", m)
+	}
+	ag.stream("stream-room-messages", rid, func(a []any) bool {
+		return msgOf(a)["_id"] == "restAgentMsg0001" && msgOf(a)["msg"] == "Hi Rita, edited"
+	})
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.delete", creds, map[string]any{"roomId": rid, "msgId": posted})
+	if rcOK(t, st, m, "chat.delete"); m["_id"] != posted {
+		t.Fatalf("chat.delete %v", m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/chat.delete", creds, map[string]any{"roomId": rid, "msgId": posted}); st != http.StatusBadRequest || m["success"] != false || m["errorType"] != "error-invalid-message" {
+		t.Fatalf("second chat.delete: %d %v", st, m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/chat.sendMessage", creds, map[string]any{"message": map[string]any{"rid": rid, "msg": "  "}}); st != http.StatusBadRequest || m["success"] != false || m["error"] == "" {
+		t.Fatalf("empty chat.sendMessage: %d %v", st, m)
+	}
+
+	// History, agent and visitor: newest first, the deleted message gone.
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/channels.history?roomId="+rid+"&count=50", creds, nil)
+	got := ids(rcOK(t, st, m, "channels.history")["messages"])
+	if !slices.Contains(got, "restVisitorMsg01") || !slices.Contains(got, "restAgentMsg0001") || slices.Contains(got, posted) ||
+		slices.Index(got, "restAgentMsg0001") > slices.Index(got, "restVisitorMsg01") {
+		t.Fatalf("channels.history %v", got)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/messages.history/"+rid+"?token="+url.QueryEscape(token), nil, nil)
+	if got := ids(rcOK(t, st, m, "livechat/messages.history")["messages"]); !slices.Contains(got, "restAgentMsg0001") || slices.Contains(got, posted) {
+		t.Fatalf("livechat/messages.history %v", got)
+	}
+	if st, m := e.rcDo(t, http.MethodGet, "/api/v1/livechat/messages.history/"+rid+"?token=otherToken12345", nil, nil); st == http.StatusOK || m["success"] != false {
+		t.Fatalf("history with a wrong token: %d %v", st, m)
+	}
+
+	// Logout revokes the token.
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/logout", creds, nil)
+	if st != http.StatusOK || m["status"] != "success" {
+		t.Fatalf("logout: %d %v", st, m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/me", creds, nil)
+	wantRCUnauthorized(t, st, m, "me after logout")
+}
