@@ -35,7 +35,7 @@ func newHarness(t testing.TB) *harness {
 	store := storetest.Open(t)
 	hub := livechat.NewHub(livechat.HubConfig{})
 	t.Cleanup(hub.Close)
-	svc, err := livechat.NewService(context.Background(), livechat.Config{Store: store, Publisher: hub, PasswordCost: bcrypt.MinCost})
+	svc, err := livechat.NewService(context.Background(), livechat.Config{Store: store, Publisher: hub, PasswordCost: bcrypt.MinCost, AgentOfflineGrace: -1}) // offline as soon as the last session closes
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,9 +31,12 @@ type routing struct {
 }
 
 // agentPresence counts an agent's live sessions and remembers which are away.
+// An agent whose last session closed keeps its status until graceUntil
+// (presence_grace.go); zero means no grace is running.
 type agentPresence struct {
-	sessions int
-	away     map[string]bool
+	sessions   int
+	away       map[string]bool
+	graceUntil time.Time
 }
 
 func newRouting() *routing {
@@ -60,19 +63,27 @@ func SessionKey(sessionID uint64) string { return strconv.FormatUint(sessionID, 
 // routing status: routing_status_set tells the organization, and when it
 // accepts chats the queue of its groups is served.
 func (s *Service) AgentConnected(ctx context.Context, agentID string) {
-	s.changePresence(ctx, agentID, func(p *agentPresence) { p.sessions++ })
+	s.changePresence(ctx, agentID, func(p *agentPresence) {
+		p.sessions++
+		p.graceUntil = time.Time{} // reconnecting within the grace cancels it
+	})
 }
 
 // AgentDisconnected records the end of a live session. A session that set
 // itself away must clear that (SetAway false) before it calls this; when the
-// last session goes, the away marks are forgotten anyway.
+// last session goes, the away marks are forgotten anyway, and the agent stays
+// online for routing for Config.AgentOfflineGrace (ExpireOfflineAgents ends it).
 func (s *Service) AgentDisconnected(ctx context.Context, agentID string) {
 	s.changePresence(ctx, agentID, func(p *agentPresence) {
-		if p.sessions > 0 {
-			p.sessions--
+		if p.sessions == 0 {
+			return
 		}
+		p.sessions--
 		if p.sessions == 0 {
 			clear(p.away)
+			if grace := s.cfg.AgentOfflineGrace; grace > 0 {
+				p.graceUntil = s.clock.Now().Add(grace)
+			}
 		}
 	})
 }
@@ -115,7 +126,7 @@ func (s *Service) changePresence(ctx context.Context, agentID string, change fun
 		r.agents[agentID] = p
 	}
 	change(p)
-	if p.sessions == 0 && len(p.away) == 0 {
+	if p.sessions == 0 && len(p.away) == 0 && p.graceUntil.IsZero() {
 		delete(r.agents, agentID)
 	}
 	var after string
@@ -134,7 +145,7 @@ func (s *Service) changePresence(ctx context.Context, agentID string, change fun
 
 // EffectiveRoutingStatus is the status the router and list_routing_statuses
 // use: bots have their stored status; human agents are offline without a live
-// session, not accepting while all their sessions are away, and otherwise
+// session (once the offline grace after the last one has passed), not accepting while all their sessions are away, and otherwise
 // have their stored status. Suspended agents are offline.
 func (s *Service) EffectiveRoutingStatus(a *Agent) string {
 	s.routing.mu.Lock()
@@ -155,8 +166,17 @@ func (s *Service) effectiveStatusLocked(a *Agent) string {
 		return stored
 	}
 	p := s.routing.agents[a.ID]
-	if p == nil || p.sessions == 0 {
+	if p == nil {
 		return RoutingOffline
+	}
+	if p.sessions == 0 {
+		if !s.inGraceLocked(p) {
+			return RoutingOffline
+		}
+		if stored != RoutingAccepting {
+			return RoutingNotAccepting
+		}
+		return RoutingAccepting
 	}
 	if len(p.away) >= p.sessions || stored != RoutingAccepting {
 		return RoutingNotAccepting

@@ -291,6 +291,8 @@ func TestRoutingQueuesUntilAnAgentIsAvailable(t *testing.T) {
 	r.svc.AgentDisconnected(ctx, a.ID)
 	noErr(t, r.svc.SetAway(ctx, a.ID, "s1", false))
 	r.svc.AgentDisconnected(ctx, a.ID)
+	r.clock.Advance(31 * time.Second) // past the offline grace (presence_grace_test.go)
+	must[int](t)(r.svc.ExpireOfflineAgents(ctx))
 	statuses := must[[]livechat.RoutingStatusEntry](t)(r.svc.ListRoutingStatuses(ctx, r.agent, []int{1}))
 	if i := slices.IndexFunc(statuses, func(e livechat.RoutingStatusEntry) bool { return e.AgentID == a.ID }); i < 0 || statuses[i].Status != livechat.RoutingOffline {
 		t.Fatalf("statuses after disconnect %+v", statuses)

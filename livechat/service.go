@@ -43,6 +43,8 @@ type Config struct {
 	// only namespaces with registered definitions are strict (see
 	// config_properties.go).
 	StrictProperties bool
+	// AgentOfflineGrace is how long an agent whose live sessions all closed stays online for routing (default 30 s; negative: none).
+	AgentOfflineGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -66,6 +68,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxCustomerChats == 0 {
 		c.MaxCustomerChats = 1
+	}
+	if c.AgentOfflineGrace == 0 {
+		c.AgentOfflineGrace = 30 * time.Second
 	}
 	if c.PasswordCost == 0 {
 		c.PasswordCost = bcrypt.DefaultCost

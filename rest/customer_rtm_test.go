@@ -262,7 +262,7 @@ func TestCustomerAudiences(t *testing.T) {
 // changes (3.5 groups_status_updated; before, the lc2 multicast).
 func TestCustomerGroupStatus(t *testing.T) {
 	t.Parallel()
-	e := newCustomerEnv(t, nil)
+	e := newCustomerEnv(t, func(c *livechat.Config) { c.AgentOfflineGrace = -1 }) // offline as soon as the socket closes
 	ann := e.agentBearer(t, "ann@example.com")
 	c35, _ := e.loginCustomer(t, e.newCustomer(t))
 	c34 := e.dialCustomer(t, "3.4", "organization_id="+url.QueryEscape(e.org()))
