@@ -103,7 +103,7 @@ type result struct {
 	Errors map[string]int `json:"errors,omitempty"`
 }
 
-// run is `chatbridge-load [flags]`: connect, set up chats, load, report.
+// runLoad is `chatbridge-load [flags]`: connect, set up chats, load, report.
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
