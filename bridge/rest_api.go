@@ -71,30 +71,18 @@ func (b *Bridge) UserDoc(a *livechat.Agent) map[string]any {
 	return m
 }
 
-// Rooms lists the agent's rooms as rooms/get does.
-func (b *Bridge) Rooms(ctx context.Context, actor livechat.Actor) (any, error) {
-	chats, err := b.visibleChats(ctx, actor)
-	if err != nil {
-		return nil, err
-	}
-	rooms := []room{}
-	for i := range chats {
-		rooms = append(rooms, b.toRoom(ctx, &chats[i], nil))
-	}
-	return rooms, nil
+// Rooms lists the agent's rooms as rooms/get does (update, remove), with
+// only what changed after since when it is not zero (REST updatedSince).
+func (b *Bridge) Rooms(ctx context.Context, actor livechat.Actor, since time.Time) (update any, remove []any, err error) {
+	d, err := b.rooms(ctx, actor, since, !since.IsZero())
+	return d.Update, d.Remove, err
 }
 
-// Subscriptions lists the agent's subscriptions as subscriptions/get does.
-func (b *Bridge) Subscriptions(ctx context.Context, actor livechat.Actor) (any, error) {
-	chats, err := b.visibleChats(ctx, actor)
-	if err != nil {
-		return nil, err
-	}
-	subs := []subscription{}
-	for i := range chats {
-		subs = append(subs, b.toSubscription(ctx, &chats[i], actor.Agent, nil))
-	}
-	return subs, nil
+// Subscriptions lists the agent's subscriptions as subscriptions/get does
+// (update, remove), a delta after since when it is not zero.
+func (b *Bridge) Subscriptions(ctx context.Context, actor livechat.Actor, since time.Time) (update any, remove []any, err error) {
+	d, err := b.subscriptions(ctx, actor, since, !since.IsZero())
+	return d.Update, d.Remove, err
 }
 
 // SendMessage writes the agent's message (id may be empty: a new one),

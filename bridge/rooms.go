@@ -41,9 +41,23 @@ func (b *Bridge) roomsGet(ctx context.Context, inv *ddp.Invocation) (any, error)
 		}
 		return []any{}, nil
 	}
-	chats, err := b.visibleChats(ctx, actor)
+	rooms, err := b.rooms(ctx, actor, since, isDelta)
 	if err != nil {
 		return nil, rcError(err, inv.Method, "")
+	}
+	if !isDelta {
+		return rooms.Update, nil
+	}
+	return rooms, nil
+}
+
+// rooms lists the agent's rooms: all its active chats, or with isDelta
+// those changed after since plus the rooms that closed after since (a
+// closed chat stays a room, so nothing is ever in Remove).
+func (b *Bridge) rooms(ctx context.Context, actor livechat.Actor, since time.Time, isDelta bool) (delta, error) {
+	chats, err := b.visibleChats(ctx, actor)
+	if err != nil {
+		return delta{}, err
 	}
 	rooms := []room{}
 	for i := range chats {
@@ -51,21 +65,20 @@ func (b *Bridge) roomsGet(ctx context.Context, inv *ddp.Invocation) (any, error)
 			rooms = append(rooms, b.toRoom(ctx, &chats[i], nil))
 		}
 	}
-	if !isDelta {
-		return rooms, nil
-	}
-	closed, err := b.closedSince(ctx, actor, since)
-	if err != nil {
-		return nil, rcError(err, inv.Method, "")
-	}
-	for i := range closed {
-		rooms = append(rooms, b.toRoom(ctx, &closed[i], nil))
+	if isDelta {
+		closed, err := b.closedSince(ctx, actor, since)
+		if err != nil {
+			return delta{}, err
+		}
+		for i := range closed {
+			rooms = append(rooms, b.toRoom(ctx, &closed[i], nil))
+		}
 	}
 	return delta{Update: rooms, Remove: []any{}}, nil
 }
 
 func (b *Bridge) subscriptionsGet(ctx context.Context, inv *ddp.Invocation) (any, error) {
-	actor, uid, ok := b.connOf(inv.Session).agent()
+	actor, _, ok := b.connOf(inv.Session).agent()
 	since, isDelta := deltaSince(inv.Params)
 	if !ok {
 		if isDelta {
@@ -73,9 +86,23 @@ func (b *Bridge) subscriptionsGet(ctx context.Context, inv *ddp.Invocation) (any
 		}
 		return []any{}, nil
 	}
-	chats, err := b.visibleChats(ctx, actor)
+	subs, err := b.subscriptions(ctx, actor, since, isDelta)
 	if err != nil {
 		return nil, rcError(err, inv.Method, "")
+	}
+	if !isDelta {
+		return subs.Update, nil
+	}
+	return subs, nil
+}
+
+// subscriptions lists the agent's subscriptions: one per active chat it
+// may see, or with isDelta those changed after since, and as removed the
+// subscriptions of its chats that closed after since.
+func (b *Bridge) subscriptions(ctx context.Context, actor livechat.Actor, since time.Time, isDelta bool) (delta, error) {
+	chats, err := b.visibleChats(ctx, actor)
+	if err != nil {
+		return delta{}, err
 	}
 	subs := []subscription{}
 	for i := range chats {
@@ -83,16 +110,16 @@ func (b *Bridge) subscriptionsGet(ctx context.Context, inv *ddp.Invocation) (any
 			subs = append(subs, b.toSubscription(ctx, &chats[i], actor.Agent, nil))
 		}
 	}
-	if !isDelta {
-		return subs, nil
-	}
-	closed, err := b.closedSince(ctx, actor, since)
-	if err != nil {
-		return nil, rcError(err, inv.Method, "")
-	}
 	removed := []any{}
-	for _, c := range closed {
-		removed = append(removed, map[string]any{"_id": subscriptionID(c.ID, uid), "_deletedAt": c.UpdatedAt})
+	if isDelta {
+		closed, err := b.closedSince(ctx, actor, since)
+		if err != nil {
+			return delta{}, err
+		}
+		uid := UserID(actor)
+		for _, c := range closed {
+			removed = append(removed, map[string]any{"_id": subscriptionID(c.ID, uid), "_deletedAt": c.UpdatedAt})
+		}
 	}
 	return delta{Update: subs, Remove: removed}, nil
 }

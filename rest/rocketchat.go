@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ func (s *Server) rocketChatRoutes() {
 	rc := &rcAPI{s: s, b: b}
 	e := s.e
 	e.GET("/api/info", rc.info)
+	e.GET("/api/v1/info", rc.authed(rc.infoAuthed))
 	e.POST("/api/v1/login", rc.login)
 	e.POST("/api/v1/logout", rc.authed(rc.logout))
 	e.GET("/api/v1/me", rc.authed(rc.me))
@@ -141,6 +143,11 @@ func (rc *rcAPI) info(c echo.Context) error {
 	return rcOK(c, map[string]any{"version": "6.13.0", "info": map[string]any{"version": "6.13.0"}})
 }
 
+// infoAuthed is /api/v1/info: the server's version, for a signed-in user.
+func (rc *rcAPI) infoAuthed(c echo.Context, _ rcUser) error {
+	return rc.info(c)
+}
+
 func (rc *rcAPI) login(c echo.Context) error {
 	var req struct {
 		User     json.RawMessage `json:"user"`
@@ -199,20 +206,42 @@ func (rc *rcAPI) me(c echo.Context, u rcUser) error {
 	return rcOK(c, rc.b.UserDoc(u.actor.Agent))
 }
 
-func (rc *rcAPI) roomsGet(c echo.Context, u rcUser) error {
-	rooms, err := rc.b.Rooms(c.Request().Context(), u.actor)
-	if err != nil {
-		return rcFail(c, err)
+// updatedSince reads the optional updatedSince query parameter (an ISO
+// date) of rooms.get and subscriptions.get; zero when absent.
+func updatedSince(c echo.Context) (time.Time, error) {
+	v := c.QueryParam("updatedSince")
+	if v == "" {
+		return time.Time{}, nil
 	}
-	return rcOK(c, map[string]any{"update": rooms, "remove": []any{}})
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, &ddp.Error{Code: "error-updatedSince-param-invalid", Reason: `The "updatedSince" query parameter must be a valid date.`}
+	}
+	return t, nil
 }
 
+// roomsGet answers {update, remove}: every room, or with updatedSince only
+// the rooms that changed after it.
+func (rc *rcAPI) roomsGet(c echo.Context, u rcUser) error {
+	return rc.deltaList(c, u, rc.b.Rooms)
+}
+
+// subscriptionsGet answers {update, remove}: every subscription, or with
+// updatedSince those that changed after it and those removed after it.
 func (rc *rcAPI) subscriptionsGet(c echo.Context, u rcUser) error {
-	subs, err := rc.b.Subscriptions(c.Request().Context(), u.actor)
+	return rc.deltaList(c, u, rc.b.Subscriptions)
+}
+
+func (rc *rcAPI) deltaList(c echo.Context, u rcUser, list func(context.Context, livechat.Actor, time.Time) (any, []any, error)) error {
+	since, err := updatedSince(c)
 	if err != nil {
 		return rcFail(c, err)
 	}
-	return rcOK(c, map[string]any{"update": subs, "remove": []any{}})
+	update, remove, err := list(c.Request().Context(), u.actor, since)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, map[string]any{"update": update, "remove": remove})
 }
 
 func (rc *rcAPI) sendMessage(c echo.Context, u rcUser) error {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 )
 
 // Rocket.Chat's REST subset under /api over real HTTP, beside DDP clients
@@ -206,4 +207,76 @@ func TestRocketChatREST(t *testing.T) {
 	}
 	st, m = e.rcDo(t, http.MethodGet, "/api/v1/me", creds, nil)
 	wantRCUnauthorized(t, st, m, "me after logout")
+}
+
+// TestRocketChatRESTDeltas: rooms.get and subscriptions.get with
+// updatedSince answer only what changed after it; a closed chat stays a
+// room (in update) and its subscription is listed in remove.
+func TestRocketChatRESTDeltas(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	a, ag, uid := e.ddpAgent(t, "rest.delta@example.com")
+	ag.mustSub("livechat:inquiry")
+	st, m := e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"user": a.Username, "password": testPassword})
+	if st != http.StatusOK {
+		t.Fatalf("login: %d %v", st, m)
+	}
+	creds := &rcCreds{uid: uid, token: m["data"].(map[string]any)["authToken"].(string)}
+
+	if st, m := e.rcDo(t, http.MethodGet, "/api/v1/info", creds, nil); st != http.StatusOK || m["success"] != true || m["info"] == nil {
+		t.Fatalf("/api/v1/info: %d %v", st, m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/info", nil, nil)
+	wantRCUnauthorized(t, st, m, "/api/v1/info without credentials")
+
+	before := time.Now().UTC()
+	time.Sleep(5 * time.Millisecond)
+	token, rid := "restDeltaToken001", "restDeltaRoom0001"
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token, "name": "Delta"}})
+	rcOK(t, st, m, "livechat/visitor")
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token="+token+"&rid="+rid, nil, nil)
+	rcOK(t, st, m, "livechat/room")
+	inq := ag.take("inquiry added", func(m map[string]any) bool {
+		f, _ := m["fields"].(map[string]any)
+		return m["msg"] == "added" && m["collection"] == "rocketchat_livechat_inquiry" && f != nil && f["rid"] == rid
+	})
+	ag.mustCall("livechat:takeInquiry", inq["id"].(string))
+
+	since := func(t0 time.Time) string { return url.QueryEscape(t0.Format(time.RFC3339Nano)) }
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get?updatedSince="+since(before), creds, nil)
+	if rcOK(t, st, m, "rooms.get since before"); !slices.Contains(ids(m["update"]), rid) || len(m["remove"].([]any)) != 0 {
+		t.Fatalf("rooms.get since before: %v", m)
+	}
+	time.Sleep(5 * time.Millisecond)
+	mark := time.Now().UTC()
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get?updatedSince="+since(mark), creds, nil)
+	if rcOK(t, st, m, "rooms.get since now"); len(m["update"].([]any)) != 0 {
+		t.Fatalf("rooms.get since now lists rooms: %v", m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/subscriptions.get?updatedSince="+since(mark), creds, nil)
+	if rcOK(t, st, m, "subscriptions.get since now"); len(m["update"].([]any)) != 0 || len(m["remove"].([]any)) != 0 {
+		t.Fatalf("subscriptions.get since now: %v", m)
+	}
+
+	time.Sleep(5 * time.Millisecond)
+	ag.mustCall("livechat:closeRoom", rid, "done")
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/subscriptions.get?updatedSince="+since(mark), creds, nil)
+	rcOK(t, st, m, "subscriptions.get after close")
+	removed, _ := m["remove"].([]any)
+	if len(removed) != 1 || removed[0].(map[string]any)["_deletedAt"] == nil || len(m["update"].([]any)) != 0 {
+		t.Fatalf("subscriptions.get after close: %v", m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get?updatedSince="+since(mark), creds, nil)
+	if rcOK(t, st, m, "rooms.get after close"); !slices.Contains(ids(m["update"]), rid) {
+		t.Fatalf("rooms.get after close: %v", m)
+	}
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/subscriptions.get", creds, nil)
+	if rcOK(t, st, m, "subscriptions.get, all"); len(m["update"].([]any)) != 0 {
+		t.Fatalf("subscriptions.get lists a closed chat: %v", m)
+	}
+
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get?updatedSince=yesterday", creds, nil)
+	if st != http.StatusBadRequest || m["success"] != false || m["errorType"] != "error-updatedSince-param-invalid" {
+		t.Fatalf("rooms.get with a bad date: %d %v", st, m)
+	}
 }
