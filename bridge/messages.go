@@ -125,16 +125,23 @@ func (b *Bridge) setReaction(ctx context.Context, inv *ddp.Invocation) (any, err
 	if err := inv.Params.Decode(&emoji, &id, &react); err != nil {
 		return nil, err
 	}
+	return nil, b.React(ctx, actor, emoji, id, react)
+}
+
+// React adds (react true), removes (false) or toggles (nil) the agent's
+// reaction emoji on message id, as setReaction and REST chat.react do.
+func (b *Bridge) React(ctx context.Context, actor livechat.Actor, emoji, id string, react *bool) error {
+	const method = "setReaction"
 	m := emojiRe.FindStringSubmatch(emoji)
 	if m == nil {
-		return nil, newErr(codeNotAllowed, "Invalid emoji provided.", inv.Method)
+		return newErr(codeNotAllowed, "Invalid emoji provided.", method)
 	}
 	e, c, err := b.svc.GetChatEvent(ctx, actor, id)
 	if err != nil {
-		return nil, newErr(codeNotAllowed, "Not allowed", inv.Method)
+		return newErr(codeNotAllowed, "Not allowed", method)
 	}
 	if _, err := b.svc.ReactToEvent(ctx, actor, c.ID, e.ID, ":"+strings.ToLower(m[1])+":", actor.Agent.Username, react); err != nil {
-		return nil, rcError(err, inv.Method, codeInvalidMessage)
+		return rcError(err, method, codeInvalidMessage)
 	}
-	return nil, nil
+	return nil
 }

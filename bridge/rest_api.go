@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -299,4 +301,53 @@ func (b *Bridge) VisitorHistory(ctx context.Context, token, rid string, latest t
 		return nil, err
 	}
 	return b.History(ctx, actor, rid, latest, count)
+}
+
+// maxSync bounds the events chat.syncMessages looks at (the newest ones).
+const maxSync = 1000
+
+// SyncMessages is REST chat.syncMessages: the messages of room rid created
+// or edited after lastUpdate (newest first), and those deleted after it as
+// {_id, _deletedAt}. Reactions carry no time of their own and show only
+// with a later edit.
+func (b *Bridge) SyncMessages(ctx context.Context, actor livechat.Actor, rid string, lastUpdate time.Time) (updated []any, deleted []any, err error) {
+	const method = "chat.syncMessages"
+	c, err := b.svc.ReadChat(ctx, actor, rid)
+	if err != nil {
+		return nil, nil, rcError(err, method, codeInvalidRoom)
+	}
+	evs, err := b.svc.ListChatEvents(ctx, actor, c.ID, livechat.EventRange{Limit: maxSync, Desc: true})
+	if err != nil {
+		return nil, nil, rcError(err, method, codeInvalidRoom)
+	}
+	threads, err := b.svc.ChatThreads(ctx, actor, c.ID)
+	if err != nil {
+		return nil, nil, rcError(err, method, codeInvalidRoom)
+	}
+	msgs := []message{}
+	deleted = []any{}
+	for i := range evs {
+		e := &evs[i]
+		if livechat.EventDeleted(e) {
+			at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(e.Properties[livechat.RCNamespace][livechat.RCDeletedAt]))
+			if at.After(lastUpdate) {
+				deleted = append(deleted, map[string]any{"_id": e.ID, "_deletedAt": at})
+			}
+			continue
+		}
+		if m := b.toMessage(ctx, e); m.UpdatedAt.After(lastUpdate) {
+			msgs = append(msgs, m)
+		}
+	}
+	for i := range threads {
+		if threads[i].CreatedAt.After(lastUpdate) {
+			msgs = append(msgs, b.threadStarted(ctx, c, &threads[i]))
+		}
+	}
+	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].TS.After(msgs[j].TS) })
+	updated = make([]any, len(msgs))
+	for i := range msgs {
+		updated[i] = msgs[i]
+	}
+	return updated, deleted, nil
 }

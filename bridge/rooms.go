@@ -538,9 +538,15 @@ func (b *Bridge) getSingleMessage(ctx context.Context, inv *ddp.Invocation) (any
 	if !ok {
 		return nil, errInvalidUser(inv.Method)
 	}
+	return b.Message(ctx, actor, id)
+}
+
+// Message is message id as actor may read it (getSingleMessage, REST
+// chat.getMessage); a deleted or unreadable one is error-not-allowed.
+func (b *Bridge) Message(ctx context.Context, actor livechat.Actor, id string) (any, error) {
 	e, _, err := b.svc.GetChatEvent(ctx, actor, id)
 	if err != nil || livechat.EventDeleted(e) {
-		return nil, newErr(codeNotAllowed, "Not allowed", inv.Method)
+		return nil, newErr(codeNotAllowed, "Not allowed", "getSingleMessage")
 	}
 	return b.toMessage(ctx, e), nil
 }

@@ -44,6 +44,9 @@ func (s *Server) rocketChatRoutes() {
 	e.POST("/api/v1/chat.postMessage", rc.authed(rc.postMessage))
 	e.POST("/api/v1/chat.update", rc.authed(rc.update))
 	e.POST("/api/v1/chat.delete", rc.authed(rc.delete))
+	e.GET("/api/v1/chat.getMessage", rc.authed(rc.getMessage))
+	e.GET("/api/v1/chat.syncMessages", rc.authed(rc.syncMessages))
+	e.POST("/api/v1/chat.react", rc.authed(rc.react))
 	for _, p := range []string{"/api/v1/channels.history", "/api/v1/groups.history", "/api/v1/im.history", "/api/v1/dm.history"} {
 		e.GET(p, rc.authed(rc.history))
 	}
@@ -318,6 +321,61 @@ func (rc *rcAPI) delete(c echo.Context, u rcUser) error {
 	uid := bridge.UserID(u.actor)
 	return rcOK(c, map[string]any{"_id": req.MsgID, "ts": rc.s.svc.Clock().Now().UnixMilli(),
 		"message": map[string]any{"_id": req.MsgID, "rid": req.RoomID, "u": map[string]any{"_id": uid, "username": u.actor.Agent.Username}}})
+}
+
+func (rc *rcAPI) getMessage(c echo.Context, u rcUser) error {
+	id := c.QueryParam("msgId")
+	if id == "" {
+		return rcFail(c, &ddp.Error{Code: "error-invalid-params", Reason: `The "msgId" query parameter must be provided.`})
+	}
+	m, err := rc.b.Message(c.Request().Context(), u.actor, id)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, map[string]any{"message": m})
+}
+
+// syncMessages answers {result: {updated, deleted}} for roomId since
+// lastUpdate (an ISO date), as Rocket.Chat's mobile clients use it.
+func (rc *rcAPI) syncMessages(c echo.Context, u rcUser) error {
+	rid, last := c.QueryParam("roomId"), c.QueryParam("lastUpdate")
+	if rid == "" {
+		return rcFail(c, &ddp.Error{Code: "error-roomId-param-not-provided", Reason: `The required "roomId" query param is missing.`})
+	}
+	if last == "" {
+		return rcFail(c, &ddp.Error{Code: "error-lastUpdate-param-not-provided", Reason: `The required "lastUpdate" query param is missing.`})
+	}
+	since, err := time.Parse(time.RFC3339Nano, last)
+	if err != nil {
+		return rcFail(c, &ddp.Error{Code: "error-lastUpdate-param-invalid", Reason: `The "lastUpdate" query parameter must be a valid date.`})
+	}
+	updated, deleted, err := rc.b.SyncMessages(c.Request().Context(), u.actor, rid, since)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, map[string]any{"result": map[string]any{"updated": updated, "deleted": deleted}})
+}
+
+func (rc *rcAPI) react(c echo.Context, u rcUser) error {
+	var req struct {
+		Emoji       string `json:"emoji"`
+		Reaction    string `json:"reaction"`
+		MessageID   string `json:"messageId"`
+		ShouldReact *bool  `json:"shouldReact"`
+	}
+	if err := rcBody(c, &req); err != nil {
+		return rcFail(c, err)
+	}
+	if req.Emoji == "" {
+		req.Emoji = req.Reaction
+	}
+	if req.MessageID == "" {
+		return rcFail(c, &ddp.Error{Code: "error-messageid-param-not-provided", Reason: `The required "messageId" param is missing.`})
+	}
+	if err := rc.b.React(c.Request().Context(), u.actor, req.Emoji, req.MessageID, req.ShouldReact); err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, nil)
 }
 
 // historyParams reads latest (ISO date) and count.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/chatbridge/chatbridge/livechat"
 )
 
 // Rocket.Chat's REST subset under /api over real HTTP, beside DDP clients
@@ -231,18 +233,7 @@ func TestRocketChatRESTDeltas(t *testing.T) {
 
 	before := time.Now().UTC()
 	time.Sleep(5 * time.Millisecond)
-	token, rid := "restDeltaToken001", "restDeltaRoom0001"
-	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token, "name": "Delta"}})
-	rcOK(t, st, m, "livechat/visitor")
-	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token="+token+"&rid="+rid, nil, nil)
-	rcOK(t, st, m, "livechat/room")
-	inq := ag.take("inquiry added", func(m map[string]any) bool {
-		f, _ := m["fields"].(map[string]any)
-		return m["msg"] == "added" && m["collection"] == "rocketchat_livechat_inquiry" && f != nil && f["rid"] == rid
-	})
-	ag.mustCall("livechat:takeInquiry", inq["id"].(string))
-
-	since := func(t0 time.Time) string { return url.QueryEscape(t0.Format(time.RFC3339Nano)) }
+	rid := e.rcServedRoom(t, ag, "restDeltaToken001", "restDeltaRoom0001", "")
 	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get?updatedSince="+since(before), creds, nil)
 	if rcOK(t, st, m, "rooms.get since before"); !slices.Contains(ids(m["update"]), rid) || len(m["remove"].([]any)) != 0 {
 		t.Fatalf("rooms.get since before: %v", m)
@@ -278,5 +269,102 @@ func TestRocketChatRESTDeltas(t *testing.T) {
 	st, m = e.rcDo(t, http.MethodGet, "/api/v1/rooms.get?updatedSince=yesterday", creds, nil)
 	if st != http.StatusBadRequest || m["success"] != false || m["errorType"] != "error-updatedSince-param-invalid" {
 		t.Fatalf("rooms.get with a bad date: %d %v", st, m)
+	}
+}
+
+// rcServedRoom registers a visitor over REST, opens room rid for it and has
+// the DDP agent ag (subscribed to livechat:inquiry) take it.
+// The visitor asks for department dept ("": none).
+func (e *env) rcServedRoom(t *testing.T, ag *ddpClient, token, rid, dept string) string {
+	t.Helper()
+	st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token, "name": "Visitor " + token, "department": dept}})
+	rcOK(t, st, m, "livechat/visitor")
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token="+token+"&rid="+rid, nil, nil)
+	rcOK(t, st, m, "livechat/room")
+	inq := ag.take("inquiry added", func(m map[string]any) bool {
+		f, _ := m["fields"].(map[string]any)
+		return m["msg"] == "added" && m["collection"] == "rocketchat_livechat_inquiry" && f != nil && f["rid"] == rid
+	})
+	ag.mustCall("livechat:takeInquiry", inq["id"].(string))
+	return rid
+}
+
+func since(t0 time.Time) string { return url.QueryEscape(t0.Format(time.RFC3339Nano)) }
+
+// TestRocketChatRESTMessageSync: chat.syncMessages lists what was sent or
+// edited after lastUpdate and what was deleted after it; chat.getMessage
+// and chat.react; another agent's room stays out of reach.
+func TestRocketChatRESTMessageSync(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	for _, n := range []string{"Sales", "Elsewhere"} {
+		if _, err := e.svc.CreateGroup(t.Context(), livechat.System(), n, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, ag, uid := e.ddpAgent(t, "rest.sync@example.com", 1)
+	ag.mustSub("livechat:inquiry")
+	rid := e.rcServedRoom(t, ag, "restSyncToken0001", "restSyncRoom00001", "1")
+	st, m := e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"user": a.Username, "password": testPassword})
+	if st != http.StatusOK {
+		t.Fatalf("login: %d %v", st, m)
+	}
+	creds := &rcCreds{uid: uid, token: m["data"].(map[string]any)["authToken"].(string)}
+	send := func(id, text string) {
+		st, m := e.rcDo(t, http.MethodPost, "/api/v1/chat.sendMessage", creds, map[string]any{"message": map[string]any{"_id": id, "rid": rid, "msg": text}})
+		rcOK(t, st, m, "chat.sendMessage "+id)
+	}
+	send("restSyncMsg00001", "one")
+	send("restSyncMsg00002", "two")
+	time.Sleep(5 * time.Millisecond)
+	mark := time.Now().UTC()
+	time.Sleep(5 * time.Millisecond)
+	send("restSyncMsg00003", "three")
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.update", creds, map[string]any{"roomId": rid, "msgId": "restSyncMsg00001", "text": "one, edited"})
+	rcOK(t, st, m, "chat.update")
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.delete", creds, map[string]any{"roomId": rid, "msgId": "restSyncMsg00002"})
+	rcOK(t, st, m, "chat.delete")
+
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/chat.syncMessages?roomId="+rid+"&lastUpdate="+since(mark), creds, nil)
+	res := rcOK(t, st, m, "chat.syncMessages")["result"].(map[string]any)
+	if got := ids(res["updated"]); !slices.Equal(got, []string{"restSyncMsg00003", "restSyncMsg00001"}) {
+		t.Fatalf("syncMessages updated %v", got)
+	}
+	if got := ids(res["deleted"]); !slices.Equal(got, []string{"restSyncMsg00002"}) {
+		t.Fatalf("syncMessages deleted %v", res["deleted"])
+	}
+
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/chat.react", creds, map[string]any{"emoji": ":thumbsup:", "messageId": "restSyncMsg00003"})
+	rcOK(t, st, m, "chat.react")
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/chat.getMessage?msgId=restSyncMsg00003", creds, nil)
+	msg := rcOK(t, st, m, "chat.getMessage")["message"].(map[string]any)
+	if r, _ := msg["reactions"].(map[string]any); msg["msg"] != "three" || r[":thumbsup:"] == nil {
+		t.Fatalf("chat.getMessage %v", msg)
+	}
+	if st, m := e.rcDo(t, http.MethodGet, "/api/v1/chat.getMessage?msgId=restSyncMsg00002", creds, nil); st != http.StatusBadRequest || m["success"] != false {
+		t.Fatalf("chat.getMessage of a deleted message: %d %v", st, m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/chat.react", creds, map[string]any{"emoji": "not an emoji!", "messageId": "restSyncMsg00003"}); st != http.StatusBadRequest || m["success"] != false {
+		t.Fatalf("chat.react with a bad emoji: %d %v", st, m)
+	}
+
+	for _, q := range []string{"lastUpdate=" + since(mark), "roomId=" + rid, "roomId=" + rid + "&lastUpdate=notadate"} {
+		if st, m := e.rcDo(t, http.MethodGet, "/api/v1/chat.syncMessages?"+q, creds, nil); st != http.StatusBadRequest || m["success"] != false || m["errorType"] == "" {
+			t.Fatalf("chat.syncMessages?%s: %d %v", q, st, m)
+		}
+	}
+
+	// An agent of another group, not in the chat, cannot read it.
+	b, _, uid2 := e.ddpAgent(t, "rest.sync.other@example.com", 2)
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"user": b.Username, "password": testPassword})
+	other := &rcCreds{uid: uid2, token: m["data"].(map[string]any)["authToken"].(string)}
+	if st, m := e.rcDo(t, http.MethodGet, "/api/v1/chat.syncMessages?roomId="+rid+"&lastUpdate="+since(mark), other, nil); st == http.StatusOK || m["success"] != false {
+		t.Fatalf("another agent synced the room: %d %v", st, m)
+	}
+	if st, m := e.rcDo(t, http.MethodGet, "/api/v1/chat.getMessage?msgId=restSyncMsg00003", other, nil); st == http.StatusOK || m["success"] != false {
+		t.Fatalf("another agent read a message: %d %v", st, m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/chat.react", other, map[string]any{"emoji": ":smile:", "messageId": "restSyncMsg00003"}); st == http.StatusOK || m["success"] != false {
+		t.Fatalf("another agent reacted: %d %v", st, m)
 	}
 }
