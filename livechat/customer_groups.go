@@ -21,6 +21,10 @@ type customerState struct {
 	// refreshPending asks for a refresh of group availability;
 	// refreshRunning says a refresh goroutine is at work. Guarded by mu.
 	refreshPending, refreshRunning bool
+	// closed stops new refreshes (Service.Close); refreshes counts the
+	// running refresh goroutine so Close can wait for it.
+	closed    bool
+	refreshes sync.WaitGroup
 
 	groupsMu sync.Mutex
 	// groups is the availability last announced per group (absent means
@@ -73,17 +77,21 @@ func (s *Service) afterEmit(_ context.Context, ev *DomainEvent) {
 func (s *Service) scheduleAvailabilityRefresh() {
 	st := s.cust
 	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return
+	}
 	st.refreshPending = true
-	start := !st.refreshRunning
-	st.refreshRunning = true
-	st.mu.Unlock()
-	if start {
+	if !st.refreshRunning {
+		st.refreshRunning = true
+		st.refreshes.Add(1)
 		go s.refreshLoop()
 	}
 }
 
 func (s *Service) refreshLoop() {
 	st := s.cust
+	defer st.refreshes.Done()
 	for {
 		st.mu.Lock()
 		if !st.refreshPending {
@@ -94,6 +102,29 @@ func (s *Service) refreshLoop() {
 		st.refreshPending = false
 		st.mu.Unlock()
 		s.refreshGroupAvailability(context.Background())
+	}
+}
+
+// Close stops the core's background work (the group availability refresh)
+// and waits for it, until ctx ends: call it before closing the store.
+func (s *Service) Close(ctx context.Context) error {
+	if s.cust == nil {
+		return nil
+	}
+	st := s.cust
+	st.mu.Lock()
+	st.closed, st.refreshPending = true, false
+	st.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		st.refreshes.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -57,7 +57,10 @@ func agentCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil { // a held data directory already says how to proceed (mongostore.ErrDataDirLocked)
 		return err
 	}
-	defer store.Close(context.Background())
+	defer func() {
+		_ = svc.Close(context.Background())
+		_ = store.Close(context.Background())
+	}()
 	sys := livechat.System()
 
 	switch sub {

@@ -69,6 +69,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if err := svc.Close(cctx); err != nil {
+			log.Warn("core close", "err", err)
+		}
 		if err := store.Close(cctx); err != nil {
 			log.Warn("store close", "err", err)
 		}
