@@ -160,27 +160,35 @@ func (b *Bridge) transfer(ctx context.Context, inv *ddp.Invocation) (any, error)
 	if err := inv.Params.Decode(&req); err != nil {
 		return nil, err
 	}
+	if err := b.transferRoom(ctx, actor, req.RoomID, req.UserID, req.DepartmentID, inv.Method); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+// transferRoom moves room rid to the agent uid (a Rocket.Chat user id) or,
+// without one, to department dept (livechat:transfer, and REST
+// livechat/room.transfer for a visitor, which the system actor carries
+// out once the visitor's access is checked).
+func (b *Bridge) transferRoom(ctx context.Context, actor livechat.Actor, rid, uid, dept, method string) error {
 	in := livechat.TransferInput{}
 	switch {
-	case req.UserID != "":
-		a, err := b.agentByUID(ctx, req.UserID)
+	case uid != "":
+		a, err := b.agentByUID(ctx, uid)
 		if err != nil {
-			return nil, newErr(codeInvalidUser, "Invalid user", inv.Method)
+			return newErr(codeInvalidUser, "Invalid user", method)
 		}
 		in.TargetType, in.AgentIDs = livechat.TargetAgent, []string{a.ID}
-	case req.DepartmentID != "":
-		g, err := strconv.Atoi(req.DepartmentID)
+	case dept != "":
+		g, err := strconv.Atoi(dept)
 		if err != nil {
-			return nil, newErr("error-invalid-department", "Invalid department", inv.Method)
+			return newErr("error-invalid-department", "Invalid department", method)
 		}
 		in.TargetType, in.GroupIDs = livechat.TargetGroup, []int{g}
 	default:
-		return nil, &ddp.Error{Code: 400, Reason: "Match failed"}
+		return &ddp.Error{Code: 400, Reason: "Match failed"}
 	}
-	if err := b.svc.TransferChat(ctx, actor, req.RoomID, in); err != nil {
-		return nil, rcError(err, inv.Method, codeInvalidRoom)
-	}
-	return true, nil
+	return rcError(b.svc.TransferChat(ctx, actor, rid, in), method, codeInvalidRoom)
 }
 
 // returnAsInquiry takes the chat from its agents back to the queue of its

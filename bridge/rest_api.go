@@ -226,13 +226,12 @@ func (b *Bridge) VisitorRoom(ctx context.Context, token, rid string) (any, bool,
 		return nil, false, err
 	}
 	if rid == "" {
-		chats, err := b.svc.Store().Chats().Find(ctx, livechat.Where(livechat.Eq("customer_id", actor.ID),
-			livechat.Cond{Field: "active_thread_id", Op: livechat.OpNe, Value: ""}))
+		open, err := b.openChat(ctx, actor.ID)
 		if err != nil {
 			return nil, false, rcError(err, method, "")
 		}
-		if len(chats) > 0 {
-			return b.toRoom(ctx, &chats[0], nil), false, nil
+		if open != nil {
+			return b.toRoom(ctx, open, nil), false, nil
 		}
 		rid = livechat.NewID()
 	}

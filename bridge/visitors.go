@@ -48,12 +48,13 @@ func (b *Bridge) identifyVisitor(ctx context.Context, c *conn, token string, gro
 
 // visitorDoc is the visitor as registerGuest and getInitialData show it.
 type visitorDoc struct {
-	ID            string    `json:"_id"`
-	Token         string    `json:"token"`
-	Name          string    `json:"name,omitempty"`
-	Username      string    `json:"username"`
-	VisitorEmails []address `json:"visitorEmails,omitempty"`
-	Department    string    `json:"department,omitempty"`
+	ID            string            `json:"_id"`
+	Token         string            `json:"token"`
+	Name          string            `json:"name,omitempty"`
+	Username      string            `json:"username"`
+	VisitorEmails []address         `json:"visitorEmails,omitempty"`
+	Department    string            `json:"department,omitempty"`
+	LivechatData  map[string]string `json:"livechatData,omitempty"`
 }
 
 type address struct {
@@ -68,6 +69,14 @@ func toVisitorDoc(c *livechat.Customer, token string) visitorDoc {
 	for _, g := range c.GroupIDs {
 		if g != 0 {
 			v.Department = strconv.Itoa(g)
+		}
+	}
+	for _, f := range c.SessionFields { // the visitor's custom fields
+		for k, val := range f {
+			if v.LivechatData == nil {
+				v.LivechatData = map[string]string{}
+			}
+			v.LivechatData[k] = val
 		}
 	}
 	return v
@@ -141,51 +150,111 @@ func (b *Bridge) visitorCall(ctx context.Context, inv *ddp.Invocation, token str
 	return livechat.CustomerActor(cust), nil
 }
 
-// getInitialData is the widget's configuration: groups are the
-// departments, "online" says whether any group has an agent accepting chats.
+// Widget texts and colours, the same for livechat:getInitialData and REST
+// livechat/config.
+const (
+	widgetColor                = "#C1272D"
+	widgetOfflineColor         = "#666666"
+	widgetOfflineTitle         = "Leave a message"
+	widgetOfflineMessage       = "We are not online right now. Leave a message."
+	widgetOfflineSuccess       = "Thank you, we will get back to you."
+	widgetOfflineUnavailable   = "Not available"
+	widgetConversationFinished = "Conversation finished"
+	widgetLanguage             = "en"
+)
+
+// widgetState is what the widget's configuration says about the moment:
+// the departments (groups other than 0), whether an agent accepts chats,
+// and for a known visitor token the visitor, its open room and the agent
+// serving it.
+type widgetState struct {
+	departments []map[string]any
+	online      bool
+	visitor     *visitorDoc
+	room        *room
+	agent       *agentInfo
+}
+
+// widgetState computes the state for token (may be unknown or empty) and
+// department dept: with a department, online says whether that group has
+// an agent accepting chats; without, whether any group has.
+func (b *Bridge) widgetState(ctx context.Context, token, dept string) (widgetState, error) {
+	groups, err := b.svc.ListGroups(ctx, livechat.System())
+	if err != nil {
+		return widgetState{}, err
+	}
+	avail, err := b.svc.GroupAvailabilities(ctx, nil)
+	if err != nil {
+		return widgetState{}, err
+	}
+	st := widgetState{departments: []map[string]any{}}
+	only, err := department(dept)
+	if err != nil { // no such group: nobody of it is online
+		none := -1
+		only = &none
+	}
+	for _, g := range groups {
+		if only == nil || *only == g.ID {
+			st.online = st.online || avail[g.ID] != livechat.GroupOffline
+		}
+		if g.ID != 0 {
+			st.departments = append(st.departments, map[string]any{"_id": strconv.Itoa(g.ID), "name": g.Name, "enabled": true,
+				"showOnRegistration": true, "showOnOfflineForm": true})
+		}
+	}
+	if token == "" {
+		return st, nil
+	}
+	cust, err := b.svc.VisitorByToken(ctx, token)
+	if err != nil {
+		return st, nil // an unknown visitor sees the configuration alone
+	}
+	v := toVisitorDoc(cust, token)
+	st.visitor = &v
+	if c, err := b.openChat(ctx, cust.ID); err == nil && c != nil {
+		r := b.toRoom(ctx, c, nil)
+		st.room = &r
+		if ids := c.AgentIDs(); len(ids) > 0 {
+			if a, err := b.svc.Store().Agents().Get(ctx, ids[0]); err == nil {
+				info := b.toAgentInfo(a)
+				st.agent = &info
+			}
+		}
+	}
+	return st, nil
+}
+
+// openChat is the customer's active chat, nil when it has none.
+func (b *Bridge) openChat(ctx context.Context, customerID string) (*livechat.Chat, error) {
+	chats, err := b.svc.Store().Chats().Find(ctx, livechat.Where(livechat.Eq("customer_id", customerID),
+		livechat.Cond{Field: "active_thread_id", Op: livechat.OpNe, Value: ""}))
+	if err != nil || len(chats) == 0 {
+		return nil, err
+	}
+	return &chats[0], nil
+}
+
+// getInitialData is the widget's configuration in the flat shape of the
+// deprecated method (REST livechat/config nests the same values).
 func (b *Bridge) getInitialData(ctx context.Context, inv *ddp.Invocation) (any, error) {
 	var token, dept string
 	if err := inv.Params.Decode(&token, &dept); err != nil {
 		return nil, err
 	}
-	groups, err := b.svc.ListGroups(ctx, livechat.System())
+	st, err := b.widgetState(ctx, token, dept)
 	if err != nil {
 		return nil, err
 	}
-	avail, err := b.svc.GroupAvailabilities(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	online := false
-	departments := []map[string]any{}
-	for _, g := range groups {
-		online = online || avail[g.ID] != livechat.GroupOffline
-		if g.ID != 0 {
-			departments = append(departments, map[string]any{"_id": strconv.Itoa(g.ID), "name": g.Name, "enabled": true,
-				"showOnRegistration": true, "showOnOfflineForm": true})
-		}
-	}
-	var visitor, openRoom any
-	if cust, err := b.svc.VisitorByToken(ctx, token); err == nil {
-		visitor = toVisitorDoc(cust, token)
-		chats, err := b.svc.Store().Chats().Find(ctx, livechat.Where(livechat.Eq("customer_id", cust.ID),
-			livechat.Cond{Field: "active_thread_id", Op: livechat.OpNe, Value: ""}))
-		if err == nil && len(chats) > 0 {
-			r := b.toRoom(ctx, &chats[0], nil)
-			openRoom = r
-		}
-	}
-	title := b.cfg.SiteName
-	return map[string]any{
-		"enabled": true, "title": title, "color": "#C1272D", "registrationForm": true, "room": openRoom, "visitor": visitor,
-		"triggers": []any{}, "departments": departments, "allowSwitchingDepartments": true, "online": online,
-		"offlineColor": "#666666", "offlineMessage": "We are not online right now. Leave a message.",
-		"offlineSuccessMessage": "Thank you, we will get back to you.", "offlineUnavailableMessage": "Not available",
+	return map[string]any{ // nil pointers are JSON null
+		"enabled": true, "title": b.cfg.SiteName, "color": widgetColor, "registrationForm": true, "room": st.room, "visitor": st.visitor,
+		"triggers": []any{}, "departments": st.departments, "allowSwitchingDepartments": true, "online": st.online,
+		"offlineColor": widgetOfflineColor, "offlineMessage": widgetOfflineMessage,
+		"offlineSuccessMessage": widgetOfflineSuccess, "offlineUnavailableMessage": widgetOfflineUnavailable,
 		"displayOfflineForm": true, "videoCall": false, "fileUpload": false,
-		"conversationFinishedMessage": "Conversation finished", "conversationFinishedText": "",
+		"conversationFinishedMessage": widgetConversationFinished, "conversationFinishedText": "",
 		"nameFieldRegistrationForm": true, "emailFieldRegistrationForm": true, "registrationFormMessage": "",
-		"showConnecting": false, "offlineTitle": "Leave a message", "language": "en", "transcript": false,
-		"transcriptMessage": "", "agentData": nil,
+		"showConnecting": false, "offlineTitle": widgetOfflineTitle, "language": widgetLanguage, "transcript": false,
+		"transcriptMessage": "", "agentData": st.agent,
 	}, nil
 }
 
@@ -253,10 +322,20 @@ func (b *Bridge) closeByVisitor(ctx context.Context, inv *ddp.Invocation) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if err := b.svc.DeactivateChat(ctx, actor, req.RoomID, false); err != nil {
-		return nil, rcError(err, inv.Method, codeInvalidRoom)
+	if err := b.closeVisitorRoom(ctx, actor, req.RoomID, inv.Method); err != nil {
+		return nil, err
 	}
 	return true, nil
+}
+
+// closeVisitorRoom is the visitor closing its room (livechat:closeByVisitor,
+// REST livechat/room.close): the chat's active thread closes with the
+// customer's system message. Another visitor's room is a missing one.
+func (b *Bridge) closeVisitorRoom(ctx context.Context, actor livechat.Actor, rid, method string) error {
+	if rid == "" {
+		return newErr(codeInvalidRoom, "Invalid room", method)
+	}
+	return rcError(b.svc.DeactivateChat(ctx, actor, rid, false), method, codeInvalidRoom)
 }
 
 // sendOfflineMessage has no e-mail to go to: the message becomes a chat of
@@ -275,16 +354,23 @@ func (b *Bridge) sendOfflineMessage(ctx context.Context, inv *ddp.Invocation) (a
 	if strings.TrimSpace(req.Message) == "" || req.Email == "" {
 		return nil, &ddp.Error{Code: 400, Reason: "Match failed"}
 	}
-	cust, err := b.svc.CreateCustomer(ctx, livechat.System(), livechat.CustomerInput{Name: &req.Name, Email: &req.Email})
+	return nil, b.offlineMessage(ctx, req.Name, req.Email, req.Message, req.Department, inv.Method)
+}
+
+// offlineMessage stores an offline message (livechat:sendOfflineMessage,
+// REST livechat/offline.message) as the chat of a new customer; an unknown
+// department is ignored.
+func (b *Bridge) offlineMessage(ctx context.Context, name, mail, text, dept, method string) error {
+	cust, err := b.svc.CreateCustomer(ctx, livechat.System(), livechat.CustomerInput{Name: &name, Email: &mail})
 	if err != nil {
-		return nil, rcError(err, inv.Method, "")
+		return rcError(err, method, "")
 	}
-	in := livechat.StartChatInput{Thread: livechat.ThreadInput{Events: []livechat.Event{{Type: livechat.EventMessage, Text: req.Message}}}}
-	if g, err := department(req.Department); err == nil && g != nil {
+	in := livechat.StartChatInput{Thread: livechat.ThreadInput{Events: []livechat.Event{{Type: livechat.EventMessage, Text: text}}}}
+	if g, err := department(dept); err == nil && g != nil {
 		in.Access = &livechat.Access{GroupIDs: []int{*g}}
 	}
 	if _, err := b.svc.StartChat(ctx, livechat.CustomerActor(cust), in); err != nil {
-		return nil, rcError(err, inv.Method, "")
+		return rcError(err, method, "")
 	}
-	return nil, nil
+	return nil
 }

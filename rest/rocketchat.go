@@ -54,6 +54,7 @@ func (s *Server) rocketChatRoutes() {
 	e.GET("/api/v1/livechat/room", rc.visitorRoom)
 	e.POST("/api/v1/livechat/message", rc.visitorMessage)
 	e.GET("/api/v1/livechat/messages.history/:rid", rc.visitorHistory)
+	rc.widgetRoutes()
 }
 
 type rcAPI struct {
