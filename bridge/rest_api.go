@@ -173,22 +173,11 @@ func (b *Bridge) History(ctx context.Context, actor livechat.Actor, rid string, 
 	return msgs, nil
 }
 
-// RegisterVisitor registers (or updates) the visitor of token, as
+// RegisterVisitor registers (or updates) the visitor g.Token, as
 // livechat:registerGuest does; it answers the visitor document.
-func (b *Bridge) RegisterVisitor(ctx context.Context, token, name, mail, dept string) (any, error) {
+func (b *Bridge) RegisterVisitor(ctx context.Context, g Guest) (any, error) {
 	const method = "livechat:registerGuest"
-	in := livechat.CustomerInput{}
-	if name != "" {
-		in.Name = &name
-	}
-	if mail != "" {
-		in.Email = &mail
-	}
-	group, err := department(dept)
-	if err != nil {
-		return nil, rcError(err, method, "")
-	}
-	cust, _, err := b.svc.RegisterVisitor(ctx, token, in)
+	cust, group, err := b.registerVisitor(ctx, g)
 	if err != nil {
 		return nil, rcError(err, method, "")
 	}
@@ -198,7 +187,7 @@ func (b *Bridge) RegisterVisitor(ctx context.Context, token, name, mail, dept st
 		}
 		b.svc.CustomerDisconnected(ctx, cust.ID)
 	}
-	return toVisitorDoc(cust, token), nil
+	return toVisitorDoc(cust, g.Token), nil
 }
 
 // visitorActor is the customer of a visitor token.

@@ -94,35 +94,65 @@ func department(s string) (*int, error) {
 	return &g, nil
 }
 
-func (b *Bridge) registerGuest(ctx context.Context, inv *ddp.Invocation) (any, error) {
-	var req struct {
-		Token      string `json:"token"`
-		Name       string `json:"name"`
-		Email      string `json:"email"`
-		Department string `json:"department"`
+// Guest is what livechat:registerGuest and REST livechat/visitor take.
+type Guest struct {
+	Token        string `json:"token"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	Department   string `json:"department"`
+	CustomFields []struct {
+		Key       string `json:"key"`
+		Value     string `json:"value"`
+		Overwrite bool   `json:"overwrite"`
+	} `json:"customFields"`
+}
+
+// registerVisitor creates or updates the visitor of g.Token with its name,
+// e-mail and custom fields (session fields of the customer); it returns
+// the customer and the department asked for (nil: none).
+func (b *Bridge) registerVisitor(ctx context.Context, g Guest) (*livechat.Customer, *int, error) {
+	in := livechat.CustomerInput{}
+	if g.Name != "" {
+		in.Name = &g.Name
 	}
-	if err := inv.Params.Decode(&req); err != nil {
+	if g.Email != "" {
+		in.Email = &g.Email
+	}
+	group, err := department(g.Department)
+	if err != nil {
+		return nil, nil, err
+	}
+	cust, _, err := b.svc.RegisterVisitor(ctx, g.Token, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(g.CustomFields) > 0 {
+		fields := make([]livechat.SessionField, 0, len(g.CustomFields))
+		for _, f := range g.CustomFields {
+			fields = append(fields, livechat.SessionField{Key: f.Key, Value: f.Value, Overwrite: f.Overwrite})
+		}
+		if cust, err = b.svc.SetSessionFields(ctx, livechat.CustomerActor(cust), cust.ID, fields); err != nil {
+			return nil, nil, err
+		}
+		b.people.forget(cust.ID)
+	}
+	return cust, group, nil
+}
+
+func (b *Bridge) registerGuest(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	var g Guest
+	if err := inv.Params.Decode(&g); err != nil {
 		return nil, err
 	}
-	in := livechat.CustomerInput{}
-	if req.Name != "" {
-		in.Name = &req.Name
-	}
-	if req.Email != "" {
-		in.Email = &req.Email
-	}
-	group, err := department(req.Department)
+	_, group, err := b.registerVisitor(ctx, g)
 	if err != nil {
 		return nil, rcError(err, inv.Method, "")
 	}
-	if _, _, err := b.svc.RegisterVisitor(ctx, req.Token, in); err != nil {
-		return nil, rcError(err, inv.Method, "")
-	}
-	cust, err := b.identifyVisitor(ctx, b.connOf(inv.Session), req.Token, group)
+	cust, err := b.identifyVisitor(ctx, b.connOf(inv.Session), g.Token, group)
 	if err != nil {
 		return nil, rcError(err, inv.Method, codeInvalidVisitor)
 	}
-	return map[string]any{"userId": cust.ID, "visitor": toVisitorDoc(cust, req.Token)}, nil
+	return map[string]any{"userId": cust.ID, "visitor": toVisitorDoc(cust, g.Token)}, nil
 }
 
 func (b *Bridge) setUpConnection(ctx context.Context, inv *ddp.Invocation) (any, error) {

@@ -418,12 +418,7 @@ func (rc *rcAPI) history(c echo.Context, u rcUser) error {
 
 func (rc *rcAPI) visitor(c echo.Context) error {
 	var req struct {
-		Visitor struct {
-			Token      string `json:"token"`
-			Name       string `json:"name"`
-			Email      string `json:"email"`
-			Department string `json:"department"`
-		} `json:"visitor"`
+		Visitor bridge.Guest `json:"visitor"`
 	}
 	if err := rcBody(c, &req); err != nil {
 		return rcFail(c, err)
@@ -431,7 +426,7 @@ func (rc *rcAPI) visitor(c echo.Context) error {
 	if req.Visitor.Token == "" {
 		return rcFail(c, &ddp.Error{Code: "error-invalid-params", Reason: "The visitor's 'token' is required"})
 	}
-	v, err := rc.b.RegisterVisitor(c.Request().Context(), req.Visitor.Token, req.Visitor.Name, req.Visitor.Email, req.Visitor.Department)
+	v, err := rc.b.RegisterVisitor(c.Request().Context(), req.Visitor)
 	if err != nil {
 		return rcFail(c, err)
 	}

@@ -96,6 +96,16 @@ func TestRocketChatREST(t *testing.T) {
 	if v["token"] != token || v["name"] != "Rita REST" {
 		t.Fatalf("visitor %v", v)
 	}
+	// Custom fields at registration become the visitor's livechatData.
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token,
+		"customFields": []any{map[string]any{"key": "plan", "value": "gold", "overwrite": true}}}})
+	if v := rcOK(t, st, m, "livechat/visitor with customFields")["visitor"].(map[string]any); v["livechatData"].(map[string]any)["plan"] != "gold" || v["name"] != "Rita REST" {
+		t.Fatalf("visitor with customFields %v", v)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token,
+		"customFields": []any{map[string]any{"key": "", "value": "x"}}}}); st != http.StatusBadRequest || m["success"] != false {
+		t.Fatalf("livechat/visitor with an empty custom field key: %d %v", st, m)
+	}
 	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/room?token="+token+"&rid="+rid, nil, nil)
 	rcOK(t, st, m, "livechat/room")
 	if r := m["room"].(map[string]any); r["_id"] != rid || m["newRoom"] != true {
