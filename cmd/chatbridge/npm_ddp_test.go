@@ -17,8 +17,12 @@ const (
 // testdata/npm/package-lock.json and unmodified, against a real server over
 // wss://…/websocket: @rocket.chat/ddp-client 1.1.2 (an agent: password
 // digest login, start-up methods, streams, messages, typing, history,
-// closing) and simpleddp 2.2.4 (an omnichannel visitor whose first message
-// creates a chat routed to that agent, and the agent again by resume token).
+// closing; and its REST client) and simpleddp 2.2.4 (an omnichannel visitor
+// whose first message creates a chat routed to that agent, and the agent
+// again by resume token); then @rocket.chat/sdk 1.0.0-alpha.42 (its
+// DDPDriver, its Rocketchat agent client over REST and DDP, and its Livechat
+// visitor client over the omnichannel REST endpoints and DDP) on the same
+// server.
 func TestNPMDDPClients(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("CHATBRIDGE_SKIP_NPM") == "1" {
@@ -51,4 +55,5 @@ func TestNPMDDPClients(t *testing.T) {
 		"CHATBRIDGE_DDP_PASSWORD="+npmDDPPassword,
 	)
 	runNodeScript(t, srv, node, npmDir, "ddp.js", env)
+	runNodeScript(t, srv, node, npmDir, "rcsdk.js", env)
 }

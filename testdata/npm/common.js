@@ -22,7 +22,7 @@ const debugOn = !!process.env.CHATBRIDGE_NPM_DEBUG;
 const steps = [];
 const step = (what, detail) => {
   steps.push(what);
-  if (debugOn) process.stderr.write(`[${new Date().toISOString()}] ${what}${detail === undefined ? '' : ' ' + JSON.stringify(detail)}\n`);
+  if (debugOn) process.stderr.write(`[${new Date().toISOString()}] ${what}${detail === undefined ? '' : ' ' + describe(detail)}\n`);
 };
 
 let finished = false;

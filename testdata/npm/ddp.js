@@ -5,7 +5,9 @@
 //   agent (ddp-client): DDPSDK.createAndConnect, loginWithPassword (SHA-256
 //   digest), the start-up methods, streams (subscriptions-changed,
 //   __my_messages__, the room), accepting chats, sendMessage, typing,
-//   loadHistory, livechat:closeRoom.
+//   loadHistory, livechat:closeRoom; and its REST client (sdk.rest) with
+//   the same login: me, rooms.get and subscriptions.get (updatedSince),
+//   chat.sendMessage, chat.syncMessages, a JSON error.
 //   visitor (simpleddp): livechat:registerGuest, the room streams with its
 //   token, sendMessageLivechat to a room id it chose (the chat is created and
 //   routed to the agent), the agent's message and typing as stream events.
@@ -49,6 +51,14 @@ async function simple(name) {
   check(typeof uid === 'string' && uid.length > 0, 'login gave no user id', agent.account);
   check(agent.account.user && agent.account.user.username === username, 'the users document did not name the agent', agent.account.user);
   const token = agent.account.user.token;
+
+  // Its REST client (sdk.rest, @rocket.chat/api-client) signs requests with
+  // the DDP login's X-User-Id / X-Auth-Token.
+  const me = await must('rest GET /v1/me', agent.rest.get('/v1/me'));
+  check(me.success === true && me._id === uid && me.username === username, 'rest /v1/me', me);
+  const roomsAll = await must('rest GET /v1/rooms.get', agent.rest.get('/v1/rooms.get'));
+  check(Array.isArray(roomsAll.update) && Array.isArray(roomsAll.remove), 'rest rooms.get', roomsAll);
+  const beforeChat = new Date().toISOString();
 
   // What a client calls at start-up.
   const settings = await must('public-settings/get', agent.call('public-settings/get'));
@@ -96,8 +106,25 @@ async function simple(name) {
   await vseen.wait(`stream-notify-room ${rid}/user-activity`, (a) => a[0] === username && a[1][0] === 'user-typing', "the agent's typing at the visitor");
   await must('sendMessageLivechat', visitor.call('sendMessageLivechat', { _id: randomID(), rid, msg: 'Thanks!', token: vtoken }));
   await seen.wait('room', (a) => a[0].msg === 'Thanks!', "the visitor's reply on the room stream");
+  // REST on the same room: the delta lists it, a message sent over REST
+  // reaches the visitor live, the sync shows both sides, errors are JSON.
+  const delta = await must('rest GET /v1/rooms.get?updatedSince', agent.rest.get('/v1/rooms.get', { updatedSince: beforeChat }));
+  check(delta.update.some((r) => r._id === rid), 'rooms.get updatedSince lists the new room', delta);
+  const subsDelta = await must('rest GET /v1/subscriptions.get?updatedSince', agent.rest.get('/v1/subscriptions.get', { updatedSince: beforeChat }));
+  check(subsDelta.update.some((s) => s.rid === rid), 'subscriptions.get updatedSince lists the subscription', subsDelta);
+  const posted = await must('rest POST /v1/chat.sendMessage', agent.rest.post('/v1/chat.sendMessage', { message: { _id: randomID(), rid, msg: 'Sent over REST' } }));
+  check(posted.success && posted.message.rid === rid, 'rest chat.sendMessage', posted);
+  await vseen.wait(`stream-room-messages ${rid}`, (a) => a[0]._id === posted.message._id, 'the REST message at the visitor');
+  const synced = await must('rest GET /v1/chat.syncMessages', agent.rest.get('/v1/chat.syncMessages', { roomId: rid, lastUpdate: beforeChat }));
+  check(synced.result.updated.some((m) => m.msg === 'Thanks!') && synced.result.updated.some((m) => m._id === posted.message._id), 'rest chat.syncMessages', synced);
+  step('rest GET /v1/chat.getMessage (unknown id)');
+  const refused = await agent.rest.get('/v1/chat.getMessage', { msgId: 'noSuchMessage0001' }).then(() => null, (r) => r);
+  check(refused && refused.status === 400, 'an unknown message is a 400', refused && refused.status);
+  const body = await refused.json();
+  check(body.success === false && typeof body.error === 'string', 'the 400 is a Rocket.Chat error body', body);
+
   const history = await must('loadHistory', agent.call('loadHistory', rid, null, 20, null));
-  check(history.messages.length >= 4 && history.messages[0].msg === 'Thanks!', 'loadHistory', history);
+  check(history.messages.length >= 5 && history.messages[0].msg === 'Sent over REST', 'loadHistory', history);
 
   // The same agent resumes with its token on another library.
   const { server: again, events: aseen } = await simple('agent-resume');
