@@ -79,3 +79,7 @@ func newSecret(n int) string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// NewVisitorToken returns a random Rocket.Chat visitor token (an export
+// gives each visitor one: only hashes of the old ones are kept).
+func NewVisitorToken() string { return newSecret(24) }
