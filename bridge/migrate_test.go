@@ -234,7 +234,6 @@ func docLines(t *testing.T, path string) []string {
 	return out
 }
 
-
 // TestImportRocketChatErrors: bad input names the file and the line, and
 // never half-imports a room.
 func TestImportRocketChatErrors(t *testing.T) {
