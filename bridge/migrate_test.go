@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -270,4 +271,53 @@ func TestImportRocketChatErrors(t *testing.T) {
 	if _, err := h.svc.Store().Chats().Get(ctx, "r1"); err == nil {
 		t.Error("a refused room was stored")
 	}
+}
+
+// BenchmarkImportRocketChat imports 50 omnichannel rooms of 20 messages
+// each (one visitor and one agent per room) into an empty embedded store
+// per iteration; rooms/s is the figure the README quotes.
+func BenchmarkImportRocketChat(b *testing.B) {
+	const rooms, perRoom = 50, 20
+	dir := b.TempDir()
+	files := map[string]*strings.Builder{}
+	add := func(name, line string) {
+		if files[name] == nil {
+			files[name] = &strings.Builder{}
+		}
+		files[name].WriteString(line + "\n")
+	}
+	add(rcUsersFile, `{"_id":"benchAgent0000001","username":"bench.agent","name":"Bench","emails":[{"address":"bench@example.com"}],"roles":["livechat-agent"],"createdAt":{"$date":"2025-01-01T00:00:00.000Z"}}`)
+	base := time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
+	for r := range rooms {
+		rid := "benchRoom" + strconv.Itoa(100000+r)
+		vid := "benchVisitor" + strconv.Itoa(100000+r)
+		ts := base.Add(time.Duration(r) * time.Hour)
+		add(rcVisitorsFile, `{"_id":"`+vid+`","token":"tok-`+vid+`","name":"Visitor `+strconv.Itoa(r)+`","ts":{"$date":"`+ts.Format(time.RFC3339)+`"}}`)
+		add(rcRoomsFile, `{"_id":"`+rid+`","t":"l","v":{"_id":"`+vid+`","token":"tok-`+vid+`"},"servedBy":{"_id":"benchAgent0000001","username":"bench.agent"},"ts":{"$date":"`+ts.Format(time.RFC3339)+`"},"closedAt":{"$date":"`+ts.Add(time.Hour).Format(time.RFC3339)+`"}}`)
+		for m := range perRoom {
+			u := `{"_id":"benchAgent0000001","username":"bench.agent"}`
+			if m%2 == 0 {
+				u = `{"_id":"` + vid + `","username":"guest"}`
+			}
+			at := ts.Add(time.Duration(m+1) * time.Minute).Format(time.RFC3339)
+			add(rcMessagesFile, `{"_id":"`+rid+`m`+strconv.Itoa(m)+`","rid":"`+rid+`","msg":"message `+strconv.Itoa(m)+`","ts":{"$date":"`+at+`"},"u":`+u+`}`)
+		}
+	}
+	for name, sb := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(sb.String()), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		h := newHarness(b)
+		b.StartTimer()
+		rep, err := h.b.ImportRocketChat(context.Background(), dir, nil)
+		if err != nil || rep.Written["chats"] != rooms {
+			b.Fatalf("%v %+v", err, rep)
+		}
+	}
+	b.ReportMetric(float64(rooms*b.N)/b.Elapsed().Seconds(), "rooms/s")
+	b.ReportMetric(float64(rooms*perRoom*b.N)/b.Elapsed().Seconds(), "messages/s")
 }

@@ -18,8 +18,12 @@ import (
 // history, and the sessions of a running server do not see it until they
 // read. Every operation here acts as the system.
 
-// exportPage is how many documents an export reads per query.
-const exportPage = 500
+// exportPage is how many documents an export reads per query, and
+// importBatch how many events an import writes per insert.
+const (
+	exportPage  = 500
+	importBatch = 500
+)
 
 // ImportGroup stores g unless group g.ID exists; it says whether it did.
 func (s *Service) ImportGroup(ctx context.Context, g *Group) (bool, error) {
@@ -231,15 +235,15 @@ func (s *Service) ImportChat(ctx context.Context, c *Chat, threads []Thread, eve
 			t.UserIDs = append(t.UserIDs, e.AuthorID)
 		}
 	}
-	for i := range events {
-		if _, err := insertIfAbsent(ctx, s.store.Events(), events[i].ID, &events[i]); err != nil {
-			return false, fmt.Errorf("chat %s: event %s: %w", c.ID, events[i].ID, err)
+	// Ids already stored come from an import that stopped before storing
+	// the chat: InsertMany still stores the others.
+	for start := 0; start < len(events); start += importBatch {
+		if err := s.store.Events().InsertMany(ctx, events[start:min(start+importBatch, len(events))]); err != nil && !errors.Is(err, ErrConflict) {
+			return false, fmt.Errorf("chat %s: events: %w", c.ID, err)
 		}
 	}
-	for i := range threads {
-		if _, err := insertIfAbsent(ctx, s.store.Threads(), threads[i].ID, &threads[i]); err != nil {
-			return false, fmt.Errorf("chat %s: thread %s: %w", c.ID, threads[i].ID, err)
-		}
+	if err := s.store.Threads().InsertMany(ctx, threads); err != nil && !errors.Is(err, ErrConflict) {
+		return false, fmt.Errorf("chat %s: threads: %w", c.ID, err)
 	}
 	last := &threads[len(threads)-1]
 	c.ActiveThreadID = ""

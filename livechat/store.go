@@ -63,6 +63,10 @@ func Eq(field string, v any) Cond { return Cond{Field: field, Op: OpEq, Value: v
 type Collection[T any, K comparable] interface {
 	// Insert stores a new document; ErrConflict if its id or a unique key exists.
 	Insert(ctx context.Context, doc *T) error
+	// InsertMany stores new documents in one round trip; the ones whose id
+	// or unique key is free are stored even when others conflict, which is
+	// then ErrConflict.
+	InsertMany(ctx context.Context, docs []T) error
 	// Replace overwrites the document with id; ErrNotFound if it does not exist.
 	Replace(ctx context.Context, id K, doc *T) error
 	// Get reads the document with id; ErrNotFound if it does not exist.

@@ -32,6 +32,16 @@ func (c *collection[T, K]) Insert(ctx context.Context, doc *T) error {
 	return c.wrap("insert", err)
 }
 
+// InsertMany implements livechat.Collection: one unordered insert, so the
+// documents whose ids are free are stored even when others conflict.
+func (c *collection[T, K]) InsertMany(ctx context.Context, docs []T) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	_, err := c.c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	return c.wrap("insert many", err)
+}
+
 // Replace implements livechat.Collection. doc's own _id must be id: Mongo
 // refuses to change an _id.
 func (c *collection[T, K]) Replace(ctx context.Context, id K, doc *T) error {

@@ -180,6 +180,7 @@ func runContract(t *testing.T, open func(t *testing.T) livechat.Store) {
 	}{
 		{"AgentCRUD", testAgentCRUD},
 		{"GroupIntIDs", testGroupIntIDs},
+		{"InsertMany", testInsertMany},
 		{"UniqueIndexes", testUniqueIndexes},
 		{"RoundTripEveryModel", testRoundTrip},
 		{"FreeFormValues", testFreeFormValues},
@@ -235,6 +236,22 @@ func testAgentCRUD(t *testing.T, s livechat.Store) {
 	if all == nil || len(all) != 0 {
 		t.Fatalf("Find on an empty collection = %#v, want an empty non-nil slice", all)
 	}
+}
+
+// testInsertMany: one call stores every document whose id is free, and a
+// conflict with a stored id is ErrConflict without losing the others.
+func testInsertMany(t *testing.T, s livechat.Store) {
+	ctx := t.Context()
+	groups := s.Groups()
+	must(t, groups.InsertMany(ctx, nil))
+	must(t, groups.InsertMany(ctx, []livechat.Group{{ID: 1, Name: "one"}, {ID: 2, Name: "two"}}))
+	isErr(t, groups.InsertMany(ctx, []livechat.Group{{ID: 2, Name: "again"}, {ID: 3, Name: "three"}, {ID: 1}}), livechat.ErrConflict)
+	got, err := groups.Find(ctx, livechat.Query{})
+	must(t, err)
+	equal(t, groupIDs(got), []int{1, 2, 3})
+	g, err := groups.Get(ctx, 2)
+	must(t, err)
+	equal(t, g.Name, "two")
 }
 
 func testGroupIntIDs(t *testing.T, s livechat.Store) {
