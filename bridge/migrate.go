@@ -373,18 +373,28 @@ func each[T any](im *rcImport, name string, fn func(*T) error) error {
 }
 
 // departments imports departments as groups: a numeric id keeps its
-// number, others get the next free group id (in file order).
+// number; others join the group of the same name if there is one (an
+// import run again), else get the next free group id (in file order).
 func (im *rcImport) departments(ctx context.Context) error {
 	next := 1
-	_ = im.b.svc.EachGroup(ctx, func(g *livechat.Group) error {
+	named := map[string]int{}
+	err := im.b.svc.EachGroup(ctx, func(g *livechat.Group) error {
 		next = max(next, g.ID+1)
+		if g.ID != 0 {
+			named[g.Name] = g.ID
+		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	var docs []rcDepartmentDoc
-	err := each(im, rcDepartmentsFile, func(d *rcDepartmentDoc) error {
+	err = each(im, rcDepartmentsFile, func(d *rcDepartmentDoc) error {
 		if n, err := strconv.Atoi(d.ID); err == nil && n > 0 {
 			im.depts[d.ID] = n
 			next = max(next, n+1)
+		} else if id, ok := named[d.Name]; ok {
+			im.depts[d.ID] = id
 		}
 		docs = append(docs, *d)
 		return nil
