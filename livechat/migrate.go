@@ -340,18 +340,53 @@ func (s *Service) EachCustomer(ctx context.Context, fn func(*Customer) error) er
 // EachChat calls fn for every chat, by id, with its threads (oldest first)
 // and their events (oldest first).
 func (s *Service) EachChat(ctx context.Context, fn func(c *Chat, threads []Thread, events []Event) error) error {
-	return eachPage(ctx, s.store.Chats(), func(c *Chat) string { return c.ID }, func(c *Chat) error {
-		threads, err := s.store.Threads().Find(ctx, Query{Where: []Cond{Eq("chat_id", c.ID)}, Sort: "created_at"})
+	after := ""
+	for {
+		q := Query{Sort: "_id", Limit: chatPage}
+		if after != "" {
+			q.Where = []Cond{{Field: "_id", Op: OpGt, Value: after}}
+		}
+		page, err := s.store.Chats().Find(ctx, q)
 		if err != nil {
 			return err
 		}
-		events, err := s.store.Events().Find(ctx, Query{Where: []Cond{Eq("chat_id", c.ID)}, Sort: "created_at"})
+		if len(page) == 0 {
+			return nil
+		}
+		ids := make([]string, len(page))
+		for i := range page {
+			ids[i] = page[i].ID
+		}
+		in := []Cond{{Field: "chat_id", Op: OpIn, Value: ids}}
+		threads, err := s.store.Threads().Find(ctx, Query{Where: in, Sort: "created_at"})
 		if err != nil {
 			return err
 		}
-		return fn(c, threads, events)
-	})
+		events, err := s.store.Events().Find(ctx, Query{Where: in, Sort: "created_at"})
+		if err != nil {
+			return err
+		}
+		ts, es := map[string][]Thread{}, map[string][]Event{}
+		for _, t := range threads {
+			ts[t.ChatID] = append(ts[t.ChatID], t)
+		}
+		for _, e := range events {
+			es[e.ChatID] = append(es[e.ChatID], e)
+		}
+		for i := range page {
+			if err := fn(&page[i], ts[page[i].ID], es[page[i].ID]); err != nil {
+				return err
+			}
+		}
+		if len(page) < chatPage {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
 }
+
+// chatPage is how many chats EachChat reads threads and events for at once.
+const chatPage = 100
 
 // eachPage walks a collection by _id, exportPage documents per query.
 func eachPage[T any](ctx context.Context, coll Collection[T, string], id func(*T) string, fn func(*T) error) error {

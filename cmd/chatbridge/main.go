@@ -32,9 +32,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr, nil)
 	case "agent":
 		return agentCommand(ctx, args, stdout, stderr)
+	case "export", "import":
+		return migrateCommand(ctx, cmd, args, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: chatbridge [serve] [flags] | chatbridge agent create|list|token [flags]")
+		fmt.Fprintln(stdout, "usage: chatbridge [serve] [flags] | chatbridge agent create|list|token [flags] | chatbridge export|import --format rocketchat|livechat --dir DIR [flags]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve or agent)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, agent, export or import)", cmd)
 }
