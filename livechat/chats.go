@@ -443,7 +443,8 @@ func (s *Service) ListThreads(ctx context.Context, actor Actor, chatID string, a
 	if err != nil {
 		return nil, 0, err
 	}
-	q := Query{Where: []Cond{Eq("chat_id", c.ID)}, Sort: "_id", Desc: !asc, Skip: skip, Limit: limit}
+	// By creation: chatbridge's ids sort by time, imported ones need not.
+	q := Query{Where: []Cond{Eq("chat_id", c.ID)}, Sort: "created_at", Desc: !asc, Skip: skip, Limit: limit}
 	threads, err := s.store.Threads().Find(ctx, q)
 	if err != nil {
 		return nil, 0, err

@@ -3,6 +3,7 @@ package livechat
 import (
 	"context"
 	"slices"
+	"sort"
 	"time"
 	"unicode/utf8"
 )
@@ -168,7 +169,14 @@ func (s *Service) threadEvents(ctx context.Context, actor Actor, threadID string
 	if actor.IsCustomer() {
 		q.Where = append(q.Where, Eq("visibility", VisibilityAll))
 	}
-	return s.store.Events().Find(ctx, q)
+	evs, err := s.store.Events().Find(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	// Oldest first: the store's natural order is insertion order, which an
+	// import does not promise; ties keep it.
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].CreatedAt.Before(evs[j].CreatedAt) })
+	return evs, nil
 }
 
 // MarkEventsAsSeen moves the actor's seen marker in a chat forward.

@@ -270,9 +270,8 @@ func TestLiveChatFixture(t *testing.T) {
 		t.Fatalf("chat %+v", c)
 	}
 	closed := must[*livechat.ChatView](t)(svc.GetChat(ctx, sys, "PJ0MRSHTDG", "QBK1DXXSUY"))
-	// The core reads a thread's events in _id order, which LiveChat's
-	// "<thread>_<n>" ids do not follow past 9: compare in time order.
-	slices.SortStableFunc(closed.Events, func(a, b livechat.Event) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	// The core reads a thread's events oldest first, whatever their ids
+	// (LiveChat's "<thread>_<n>" do not sort past 9).
 	var evIDs []string
 	for _, e := range closed.Events {
 		evIDs = append(evIDs, e.ID)
