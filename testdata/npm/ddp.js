@@ -138,6 +138,21 @@ async function simple(name) {
   await aseen.wait(`stream-room-messages ${rid}`, (a) => a[0].t === 'livechat-close', 'livechat-close at the resumed session');
   await seen.wait('subscriptions-changed', (a) => a[0] === 'removed' && a[1].rid === rid, 'the subscription removed');
 
+  // ddp-client itself resumes with the token, and logs out (the token is
+  // then refused).
+  const third = await must('agent-3 connect (ddp-client)', DDPSDK.createAndConnect(`https://${addr}`));
+  const again3 = await must('agent-3 loginWithToken', third.account.loginWithToken(token));
+  check(again3.id === uid && third.account.uid === uid, 'loginWithToken result', again3);
+  const me3 = await must('agent-3 rest GET /v1/me', third.rest.get('/v1/me'));
+  check(me3._id === uid, 'rest /v1/me after loginWithToken', me3);
+  await must('agent-3 logout', third.account.logout());
+  const fourth = await must('agent-4 connect (ddp-client)', DDPSDK.createAndConnect(`https://${addr}`));
+  step('agent-4 loginWithToken (revoked)');
+  const refusedLogin = await fourth.account.loginWithToken(token).then(() => null, (e) => e);
+  check(refusedLogin && refusedLogin.error === 403, 'a logged-out token is refused with 403', refusedLogin);
+  third.connection.close();
+  fourth.connection.close();
+
   step('closing');
   agent.connection.close();
   visitor.disconnect();
