@@ -202,3 +202,35 @@ func BenchmarkSessionSendEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSessionAccepts is the hub's per-session filter for one chat
+// event reaching an agent through its own topic (run for every subscribed
+// session on every event).
+func BenchmarkSessionAccepts(b *testing.B) {
+	agent := &livechat.Agent{ID: "agent.one@example.com", Kind: livechat.AgentKindHuman, Role: livechat.RoleNormal}
+	actor := livechat.AgentActor(agent)
+	var sess *Session
+	cfg := &Config{Table: api.AgentTable(), Pushes: api.AgentPushes}
+	c := newBenchConn()
+	cfg.API, cfg.Version = "agent", "3.5"
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Login = func(_ context.Context, s *Session, _ json.RawMessage) (any, error) {
+		s.Identify(actor, nil, nil)
+		sess = s
+		return struct{}{}, nil
+	}
+	done := make(chan struct{})
+	go func() { Serve(context.Background(), c, cfg); close(done) }()
+	b.Cleanup(func() { c.Close(1000, ""); <-done })
+	c.in <- []byte(`{"action":"login","request_id":"login","payload":{"token":"x"}}`)
+	c.next(b)
+	ev := &livechat.DomainEvent{Kind: livechat.KindIncomingEvent, ChatID: "chat1",
+		Topics: []livechat.Topic{livechat.CustomerTopic("c1"), livechat.AgentTopic("agent.two@example.com"), livechat.AgentTopic(agent.ID)}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if !sess.Accepts(ev) {
+			b.Fatal("the agent's own event was not accepted")
+		}
+	}
+}

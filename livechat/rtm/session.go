@@ -128,6 +128,7 @@ type Session struct {
 
 	mu        sync.Mutex
 	actor     livechat.Actor // guarded by mu; set once at login
+	own       livechat.Topic // guarded by mu: the agent's own topic, built once at login
 	loggedIn  bool           // guarded by mu
 	filter    map[string]bool
 	audience  string
@@ -201,6 +202,9 @@ func (s *Session) Service() *livechat.Service { return s.cfg.Service }
 func (s *Session) Identify(actor livechat.Actor, topics []livechat.Topic, pushes map[string][]string) {
 	s.mu.Lock()
 	s.actor, s.loggedIn = actor, true
+	if actor.IsAgent() {
+		s.own = livechat.AgentTopic(actor.ID)
+	}
 	if names, ok := pushes[s.cfg.Version]; ok && !slices.Contains(names, "all") {
 		s.filter = map[string]bool{}
 		for _, n := range names {
@@ -482,7 +486,7 @@ func (s *Session) Audience() string {
 // followers, and the group-wide ones (GroupReach) agents with access too.
 func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
 	s.mu.Lock()
-	loggedIn, actor, level := s.loggedIn, s.actor, s.level
+	loggedIn, actor, level, own := s.loggedIn, s.actor, s.level, s.own
 	s.mu.Unlock()
 	if !loggedIn {
 		return false
@@ -500,10 +504,10 @@ func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
 		return !ev.AgentsOnly
 	}
 	if customerKinds[ev.Kind] && level == "my" {
-		return slices.Contains(ev.Topics, livechat.AgentTopic(actor.ID))
+		return slices.Contains(ev.Topics, own)
 	}
 	if ev.ChatID != "" && !api.GroupReach[ev.Kind] {
-		return slices.Contains(ev.Topics, livechat.AgentTopic(actor.ID))
+		return slices.Contains(ev.Topics, own)
 	}
 	return true
 }
