@@ -6,6 +6,7 @@
 //   Rocketchat (agent): REST login, then the same token resumed over DDP;
 //     availability, stream-notify-user, the room streams, REST
 //     chat.sendMessage, legacy typing, REST chat.syncMessages (loadHistory).
+//   Bot (the same agent): reactToMessages on __my_messages__, sendToRoomId.
 //   Livechat (visitor): REST livechat/config, livechat/visitor, livechat/room
 //     (the chat is created and routed to the agent), DDP setUpConnection and
 //     the room streams with its token, REST livechat/message, agent.info,
@@ -17,7 +18,7 @@
 // CHATBRIDGE_DDP_USERNAME and CHATBRIDGE_DDP_PASSWORD (an agent's).
 const crypto = require('crypto');
 const { env, step, succeed, start, must, check, Pushes } = require('./common');
-const { Rocketchat, Livechat } = require('rcsdk1');
+const { Rocketchat, Livechat, Bot } = require('rcsdk1');
 const { DDPDriver } = require('rcsdk1/lib/drivers/ddp');
 
 start('rcsdk');
@@ -48,6 +49,13 @@ const host = `https://${addr}`;
   const seen = new Pushes('agent');
   await must('agent subscribeNotifyUser', agent.subscribeNotifyUser());
   await must('agent onStreamData stream-notify-user', agent.onStreamData('stream-notify-user', (m) => seen.record(m.fields.eventName, m.fields.args)));
+
+  // The same agent as a Bot client: __my_messages__ through reactToMessages.
+  const bot = new Bot({ host, useSsl: true, protocol: 'ddp', logger: quiet });
+  await must('bot connect', bot.connect({}));
+  await must('bot login', bot.login({ username, password }));
+  const bseen = new Pushes('bot');
+  await must('bot reactToMessages', bot.reactToMessages((err, msg) => { if (!err) bseen.record('my', msg); }));
 
   // The visitor: configuration, registration, a room.
   const visitor = new Livechat({ host, useSsl: true, protocol: 'ddp', logger: quiet });
@@ -85,6 +93,9 @@ const host = `https://${addr}`;
   const sent = await must('visitor sendMessage (REST livechat/message)', visitor.sendMessage({ _id: first, rid, msg: 'Hello from @rocket.chat/sdk' }));
   check(sent.message && sent.message._id === first, 'livechat/message result', sent);
   await seen.wait('message', (m) => m._id === first && m.ts instanceof Date, "the visitor's message at the agent");
+  await bseen.wait('my', (m) => m._id === first && m.rid === rid, "the visitor's message at the bot client (__my_messages__)");
+  const botSent = await must('bot sendToRoomId (REST chat.sendMessage)', bot.sendToRoomId('A reply through the Bot client', rid));
+  await vseen.wait('message', (m) => m._id === botSent._id && m.msg === 'A reply through the Bot client', "the bot client's message at the visitor");
   const reply = await must('agent sendMessage (REST chat.sendMessage)', agent.sendMessage({ msg: 'Hi, how can I help?' }, rid));
   check(reply && reply.rid === rid && reply.u._id === uid, 'chat.sendMessage result', reply);
   await vseen.wait('message', (m) => m._id === reply._id && m.msg === 'Hi, how can I help?', "the agent's message at the visitor");
@@ -116,6 +127,7 @@ const host = `https://${addr}`;
 
   step('closing');
   await visitor.disconnect();
+  await bot.disconnect();
   await agent.disconnect();
   succeed({ uid, rid, history: hids.length, synced: sync.updated.length });
 })();
