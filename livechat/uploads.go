@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -40,7 +41,14 @@ type FileInfo struct {
 	Height      int       `json:"height,omitempty"`
 	UploaderID  string    `json:"uploader_id"`
 	CreatedAt   time.Time `json:"created_at"`
+	// UsedAt is when an event first named the file; an upload no event
+	// names is deleted UploadTTL after CreatedAt.
+	UsedAt *time.Time `json:"used_at,omitempty"`
 }
+
+// UploadTTL is how long an uploaded file no event uses is kept: LiveChat
+// deletes such files after 24 hours.
+const UploadTTL = 24 * time.Hour
 
 // Path is the URL path the file is served at.
 func (f *FileInfo) Path() string { return FilesPathPrefix + f.ID + "/" + url.PathEscape(f.Name) }
@@ -56,6 +64,12 @@ type FileStore interface {
 	Stat(ctx context.Context, id string) (*FileInfo, error)
 	// Open returns a stored file's description and content.
 	Open(ctx context.Context, id string) (*FileInfo, io.ReadCloser, error)
+	// MarkUsed records that an event names file id (once; later calls
+	// keep the first time).
+	MarkUsed(ctx context.Context, id string, at time.Time) error
+	// DeleteUnused deletes the files never marked used that were created
+	// before before, and says how many it deleted.
+	DeleteUnused(ctx context.Context, before time.Time) (int, error)
 }
 
 // errTooLarge is the upload reader's error past MaxUploadSize.
@@ -216,10 +230,28 @@ func (s *Service) OpenFile(ctx context.Context, id string) (*FileInfo, io.ReadCl
 	return info, rc, nil
 }
 
-// describeFile fills a file event's name, type, size and image size from the
-// upload its URL names, when it names one of ours.
+// fileRefRe finds our upload URLs (FilesPathPrefix + id + "/") in an event.
+var fileRefRe = regexp.MustCompile(regexp.QuoteMeta(FilesPathPrefix) + `([A-Za-z0-9_-]{8,64})/`)
+
+// describeFile fills a file event's name, type and size and image size
+// from the upload its URL names, when it names one of ours, and marks every
+// upload the event names (file URL, rich message images, …) as used, so
+// the upload expiry keeps it.
 func (s *Service) describeFile(ctx context.Context, e *Event) {
-	if e.Type != EventFile || s.cfg.Files == nil {
+	if s.cfg.Files == nil {
+		return
+	}
+	if e.Type != EventFile && e.Type != EventRichMessage && e.Type != EventCustom {
+		return
+	}
+	if raw, err := json.Marshal(e); err == nil {
+		for _, m := range fileRefRe.FindAllSubmatch(raw, 8) {
+			if err := s.cfg.Files.MarkUsed(ctx, string(m[1]), s.now()); err != nil && !errors.Is(err, ErrNotFound) {
+				s.log.Warn("upload not marked used", "file", string(m[1]), "err", err)
+			}
+		}
+	}
+	if e.Type != EventFile {
 		return
 	}
 	u, err := url.Parse(e.URL)
@@ -245,11 +277,21 @@ func (s *Service) describeFile(ctx context.Context, e *Event) {
 	}
 }
 
+// DeleteUnusedUploads deletes the uploads no event has named within
+// UploadTTL of their upload (the upload-expiry job).
+func (s *Service) DeleteUnusedUploads(ctx context.Context) (int, error) {
+	if s.cfg.Files == nil {
+		return 0, nil
+	}
+	return s.cfg.Files.DeleteUnused(ctx, s.now().Add(-UploadTTL))
+}
+
 // DirFileStore is a FileStore on a directory: <id> holds a file's bytes and
 // <id>.json its description. Writes go to a temporary file renamed into
 // place, so a reader never sees half a file.
 type DirFileStore struct {
 	dir string
+	mu  sync.Mutex // orders MarkUsed's read-modify-write of a description
 }
 
 var fileIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
@@ -344,4 +386,60 @@ func (d *DirFileStore) Open(ctx context.Context, id string) (*FileInfo, io.ReadC
 		return nil, nil, err
 	}
 	return info, f, nil
+}
+
+// MarkUsed implements FileStore.
+func (d *DirFileStore) MarkUsed(ctx context.Context, id string, at time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	info, err := d.Stat(ctx, id)
+	if err != nil || info.UsedAt != nil {
+		return err
+	}
+	at = at.UTC()
+	info.UsedAt = &at
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	_, meta, _ := d.paths(id)
+	tmp := meta + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, meta)
+}
+
+// DeleteUnused implements FileStore.
+func (d *DirFileStore) DeleteUnused(ctx context.Context, before time.Time) (int, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, ent := range entries {
+		id, ok := strings.CutSuffix(ent.Name(), ".json")
+		if !ok || !fileIDRe.MatchString(id) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return deleted, err
+		}
+		d.mu.Lock()
+		info, err := d.Stat(ctx, id)
+		if err == nil && info.UsedAt == nil && info.CreatedAt.Before(before) {
+			data, meta, _ := d.paths(id)
+			if err = os.Remove(meta); err == nil {
+				deleted++
+				if rerr := os.Remove(data); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+					err = rerr
+				}
+			}
+		}
+		d.mu.Unlock()
+		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+			return deleted, err
+		}
+	}
+	return deleted, nil
 }

@@ -25,6 +25,12 @@ import (
 // newFilesEnv is a server whose core keeps uploads in a temporary directory.
 func newFilesEnv(t *testing.T) *env {
 	t.Helper()
+	return newFilesEnvClock(t, nil)
+}
+
+// newFilesEnvClock is newFilesEnv on clock (nil: the system's).
+func newFilesEnvClock(t *testing.T, clock livechat.Clock) *env {
+	t.Helper()
 	store := storetest.Open(t)
 	files, err := livechat.NewDirFileStore(t.TempDir())
 	if err != nil {
@@ -32,7 +38,7 @@ func newFilesEnv(t *testing.T) *env {
 	}
 	hub := livechat.NewHub(livechat.HubConfig{})
 	t.Cleanup(hub.Close)
-	svc, err := livechat.NewService(t.Context(), livechat.Config{Store: store, Publisher: hub, PasswordCost: bcrypt.MinCost, Files: files})
+	svc, err := livechat.NewService(t.Context(), livechat.Config{Store: store, Publisher: hub, PasswordCost: bcrypt.MinCost, Files: files, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +142,47 @@ func TestUploadFile(t *testing.T) {
 	rc.call("login", map[string]any{"token": ann})
 	if r := rc.response(rc.send("upload_file", map[string]any{})); errType(r) != "validation" {
 		t.Fatalf("upload_file over RTM: %v", r)
+	}
+}
+
+// TestUnusedUploadsExpire: an upload no event used is deleted 24 h after
+// it was uploaded; one sent as a file event, or shown in a rich message,
+// stays.
+func TestUnusedUploadsExpire(t *testing.T) {
+	t.Parallel()
+	clock := livechat.NewFakeClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	e := newFilesEnvClock(t, clock)
+	ann := e.agentBearer(t, "ann@example.com")
+	pic := pngBytes(t, 4, 4)
+	sent := str(t, e.upload(t, ann, "3.5", "file", "sent.png", "", pic).object(t), "url")
+	shown := str(t, e.upload(t, ann, "3.5", "file", "card.png", "", pic).object(t), "url")
+	unused := str(t, e.upload(t, ann, "3.5", "file", "unused.png", "", pic).object(t), "url")
+	chat := e.action(t, ann, "3.5", "start_chat", map[string]any{}).ok(t)
+	e.action(t, ann, "3.5", "send_event", map[string]any{"chat_id": chat["chat_id"], "event": map[string]any{"type": "file", "url": sent}}).ok(t)
+	e.action(t, ann, "3.5", "send_event", map[string]any{"chat_id": chat["chat_id"], "event": map[string]any{"type": "rich_message", "template_id": "cards",
+		"elements": []any{map[string]any{"title": "A card", "image": map[string]any{"url": shown}}}}}).ok(t)
+	get := func(url string) int {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+
+	clock.Advance(23 * time.Hour)
+	if n, err := e.svc.DeleteUnusedUploads(t.Context()); err != nil || n != 0 {
+		t.Fatalf("after 23 h: deleted %d, %v", n, err)
+	}
+	clock.Advance(2 * time.Hour)
+	if n, err := e.svc.DeleteUnusedUploads(t.Context()); err != nil || n != 1 {
+		t.Fatalf("after 25 h: deleted %d, %v", n, err)
+	}
+	if get(unused) != http.StatusNotFound || get(sent) != http.StatusOK || get(shown) != http.StatusOK {
+		t.Fatalf("after expiry: unused %d, sent %d, shown %d", get(unused), get(sent), get(shown))
+	}
+	if n, err := e.svc.DeleteUnusedUploads(t.Context()); err != nil || n != 0 {
+		t.Fatalf("again: deleted %d, %v", n, err)
 	}
 }
 

@@ -102,7 +102,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 
 	sched := jobs.New(log)
 	for _, j := range []jobs.Job{jobs.ExpiredTokens(svc), jobs.RouteQueued(svc), jobs.ExpiredClaims(svc), jobs.AgentOffline(svc),
-		jobs.WebhookRetries(wh), jobs.WebhookPrune(wh)} {
+		jobs.WebhookRetries(wh), jobs.WebhookPrune(wh), jobs.UnusedUploads(svc)} {
 		if err := sched.Add(j); err != nil {
 			return err
 		}
