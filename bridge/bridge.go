@@ -144,6 +144,12 @@ func (b *Bridge) methods() map[string]ddp.MethodHandler {
 		"sendMessageLivechat":         b.sendMessageLivechat,
 		"livechat:closeByVisitor":     b.closeByVisitor,
 		"livechat:sendOfflineMessage": b.sendOfflineMessage,
+		// Legacy visitor helpers (visitors_legacy.go).
+		"livechat:getAgentData":   b.getAgentData,
+		"livechat:getNextAgent":   b.getNextAgent,
+		"livechat:pageVisited":    b.pageVisited,
+		"livechat:setCustomField": b.setCustomField,
+		"livechat:loginByToken":   b.loginByToken,
 		// Omnichannel, agent side (inquiries.go).
 		"livechat:takeInquiry":          b.takeInquiry,
 		"livechat:closeRoom":            b.closeRoom,

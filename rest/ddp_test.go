@@ -946,3 +946,59 @@ func TestDDPShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestDDPLegacyVisitorMethods: the older visitor helpers — loginByToken,
+// getAgentData, getNextAgent, pageVisited, setCustomField — answer as
+// their REST endpoints, and a visitor reaches only its own room.
+func TestDDPLegacyVisitorMethods(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, ag, uid := e.ddpAgent(t, "legacy.omni@example.com")
+	ag.mustCall("livechat:changeLivechatStatus", map[string]any{"status": "available"})
+	ag.mustSub("stream-notify-user", uid+"/subscriptions-changed", false)
+
+	v := e.dialDDP(t, "/websocket")
+	v.connect()
+	token, rid := "legacyVisitorTok01", "legacyVisitorRoom1"
+	g := v.mustCall("livechat:registerGuest", map[string]any{"token": token, "name": "Lea Legacy"}).(map[string]any)
+	vid := g["userId"].(string)
+	if r := v.mustCall("livechat:loginByToken", token).(map[string]any); r["_id"] != vid {
+		t.Fatalf("loginByToken %v", r)
+	}
+	if code := v.callErr("livechat:loginByToken", "noSuchToken00001"); code != "invalid-token" {
+		t.Fatalf("loginByToken with an unknown token: %v", code)
+	}
+	if next := v.mustCall("livechat:getNextAgent", map[string]any{"token": token}).(map[string]any); next["_id"] != uid {
+		t.Fatalf("getNextAgent %v", next)
+	}
+	if r, _ := v.call("livechat:getAgentData", map[string]any{"roomId": rid, "token": token}); r != nil {
+		t.Fatalf("getAgentData before the room exists: %v", r)
+	}
+	v.mustCall("sendMessageLivechat", map[string]any{"_id": "legacyVisitorMsg01", "rid": rid, "msg": "Hello", "token": token})
+	ag.stream("stream-notify-user", uid+"/subscriptions-changed", func(a []any) bool { return a[1].(map[string]any)["rid"] == rid })
+	if a := v.mustCall("livechat:getAgentData", map[string]any{"roomId": rid, "token": token}).(map[string]any); a["_id"] != uid {
+		t.Fatalf("getAgentData %v", a)
+	}
+	page := v.mustCall("livechat:pageVisited", token, rid, map[string]any{"change": "url", "title": "Pricing", "location": map[string]any{"href": "https://shop.example/pricing"}})
+	if p, _ := page.(map[string]any); p == nil || p["navigation"] == nil {
+		t.Fatalf("pageVisited %v", page)
+	}
+	if r := v.mustCall("livechat:setCustomField", token, "plan", "gold", true); r != true {
+		t.Fatalf("setCustomField %v", r)
+	}
+	cust, err := e.svc.VisitorByToken(t.Context(), token)
+	if err != nil || cust.LastVisit == nil || len(cust.LastVisit.LastPages) == 0 || len(cust.SessionFields) == 0 || cust.SessionFields[0]["plan"] != "gold" {
+		t.Fatalf("visitor after the legacy calls: %+v %v", cust, err)
+	}
+	if code := v.callErr("livechat:setCustomField", token, "", "x"); code != "invalid-params" {
+		t.Fatalf("setCustomField without a key: %v", code)
+	}
+
+	// Another visitor learns nothing about this room.
+	o := e.dialDDP(t, "/websocket")
+	o.connect()
+	o.mustCall("livechat:registerGuest", map[string]any{"token": "otherLegacyTok01", "name": "Otto"})
+	if r, err := o.call("livechat:getAgentData", map[string]any{"roomId": rid, "token": "otherLegacyTok01"}); r != nil && err == nil {
+		t.Fatalf("another visitor got the room's agent: %v", r)
+	}
+}
