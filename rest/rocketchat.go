@@ -33,6 +33,21 @@ func (s *Server) rocketChatRoutes() {
 	}
 	rc := &rcAPI{s: s, b: b}
 	e := s.e
+	// CORS for browser clients on other origins (a widget embedded in a
+	// shop): credentials travel in headers or bodies, never cookies.
+	cors := s.cors("GET, POST, PUT, DELETE, OPTIONS", "Content-Type, X-User-Id, X-Auth-Token, X-Visitor-Token, X-Requested-With", false)
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		withCORS := cors(next)
+		return func(c echo.Context) error {
+			if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				return next(c)
+			}
+			if c.Request().Method == http.MethodOptions {
+				return cors(noContent)(c)
+			}
+			return withCORS(c)
+		}
+	})
 	e.GET("/api/info", rc.info)
 	e.GET("/api/v1/info", rc.authed(rc.infoAuthed))
 	e.POST("/api/v1/login", rc.login)

@@ -281,6 +281,12 @@ func (s *Server) customerToken(c echo.Context) error {
 // corsForWidgets answers browser widgets on other origins: the request's
 // origin is echoed (credentials need an exact origin, not "*").
 func (s *Server) corsForWidgets() echo.MiddlewareFunc {
+	return s.cors("POST, OPTIONS", "Content-Type, Authorization, X-Requested-With", true)
+}
+
+// cors sets the CORS answer headers for a request from an allowed origin
+// (--allowed-origins; none configured allows every origin), echoing it.
+func (s *Server) cors(methods, headers string, credentials bool) echo.MiddlewareFunc {
 	allowed := s.cfg.AllowedOrigins
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -288,9 +294,11 @@ func (s *Server) corsForWidgets() echo.MiddlewareFunc {
 			if origin != "" && (len(allowed) == 0 || containsOrigin(allowed, origin)) {
 				h := c.Response().Header()
 				h.Set(echo.HeaderAccessControlAllowOrigin, origin)
-				h.Set(echo.HeaderAccessControlAllowCredentials, "true")
-				h.Set(echo.HeaderAccessControlAllowMethods, "POST, OPTIONS")
-				h.Set(echo.HeaderAccessControlAllowHeaders, "Content-Type, Authorization, X-Requested-With")
+				if credentials {
+					h.Set(echo.HeaderAccessControlAllowCredentials, "true")
+				}
+				h.Set(echo.HeaderAccessControlAllowMethods, methods)
+				h.Set(echo.HeaderAccessControlAllowHeaders, headers)
 				h.Set(echo.HeaderAccessControlMaxAge, "600")
 				h.Add(echo.HeaderVary, echo.HeaderOrigin)
 			}
