@@ -51,6 +51,8 @@ func TestIncomingEventEnvelope(t *testing.T) {
 		ds := f.deliveries(t, id)
 		return len(ds) == 1 && ds[0].Status == webhooks.StatusDelivered && ds[0].Attempts == 1
 	})
+	// The counters move just after the stored status: wait for them too.
+	waitFor(t, "the stats to count the delivery", func() bool { return d.Stats().Delivered == 1 })
 	if st := d.Stats(); st.Queued != 1 || st.Delivered != 1 || st.Attempts != 1 || st.Retried != 0 {
 		t.Fatalf("stats %+v", st)
 	}
