@@ -32,6 +32,8 @@ type config struct {
 	ThreadIdleTimeout time.Duration
 	// WebhookRetrySchedule is the comma-separated waits between webhook retries ("none": no retries).
 	WebhookRetrySchedule string
+	// NATSURL turns on cross-instance fan-out through that NATS server.
+	NATSURL string
 }
 
 // setting describes one flag and its env var, so the README table and the
@@ -58,6 +60,7 @@ func (c *config) settings() []setting {
 		{"tls-key", "CHATBRIDGE_TLS_KEY", "", "PEM private key of --tls-cert", &c.TLSKey},
 		{"webhook-retry-schedule", "CHATBRIDGE_WEBHOOK_RETRY_SCHEDULE", "10s,20s,30s", "waits between webhook delivery retries, comma-separated (none = no retries)", &c.WebhookRetrySchedule},
 		{"thread-idle-timeout", "CHATBRIDGE_THREAD_IDLE_TIMEOUT", "30m", "close a thread after this long without an event (at least 1s)", &c.ThreadIdleTimeout},
+		{"nats-url", "CHATBRIDGE_NATS_URL", "", "NATS server (nats://host:4222) carrying pushes between instances that share one store; empty: one instance", &c.NATSURL},
 	}
 }
 

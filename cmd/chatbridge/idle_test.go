@@ -294,7 +294,7 @@ func TestThreadIdleTimeoutTwoInstances(t *testing.T) {
 	}
 
 	// The instance that closes a thread pushes chat_deactivated to its own
-	// agent sessions only (no cross-instance broker yet), so the pushes over
+	// agent sessions only (no --nats-url here), so the pushes over
 	// both connections count the closes. Listen 3 s (6 sweeps of each
 	// instance) past the bound for a second close.
 	until := latest.Add(idleCloseBound + 3*time.Second)

@@ -12,9 +12,11 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatbridge/chatbridge/livechat"
+	"github.com/chatbridge/chatbridge/livechat/broker"
 	"github.com/chatbridge/chatbridge/livechat/jobs"
 	"github.com/chatbridge/chatbridge/livechat/mongostore"
 	"github.com/chatbridge/chatbridge/rest"
@@ -62,9 +64,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	if err != nil {
 		return err
 	}
-	store, svc, err := openCore(ctx, cfg, log, livechat.Publishers{metrics.Publisher(), hub, wh})
+	remote := &lateBroker{}
+	store, svc, err := openCore(ctx, cfg, log, livechat.Publishers{metrics.Publisher(), hub, wh, remote})
 	if err != nil {
 		return err
+	}
+	if cfg.NATSURL != "" {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		b, err := broker.Connect(cctx, broker.Config{URL: cfg.NATSURL, OrganizationID: svc.Organization().OrganizationID,
+			Local: remoteSink{hub: hub, webhooks: wh}, Logger: log})
+		cancel()
+		if err != nil {
+			_ = svc.Close(context.Background())
+			_ = store.Close(context.Background())
+			return err
+		}
+		remote.b.Store(b)
+		defer func() {
+			if err := b.Close(); err != nil {
+				log.Warn("broker close", "err", err)
+			}
+		}()
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -214,5 +234,30 @@ func registerWebhookMetrics(m *rest.Metrics, wh *webhooks.Dispatcher) {
 		m.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "chatbridge_webhook_" + c.name + "_total", Help: "Webhook deliveries: " + c.name + ".",
 		}, func() float64 { return float64(c.get(wh.Stats())) }))
+	}
+}
+
+// lateBroker forwards the core's events to the broker once it is connected
+// (the broker needs the organization id, which the core reads first).
+type lateBroker struct{ b atomic.Pointer[broker.Broker] }
+
+func (l *lateBroker) Publish(ev *livechat.DomainEvent) {
+	if b := l.b.Load(); b != nil {
+		b.Publish(ev)
+	}
+}
+
+// remoteSink receives the other instances' events: every one goes to the
+// local sessions; webhook registration changes also reload the dispatcher.
+// Their webhooks were delivered where they happened.
+type remoteSink struct {
+	hub      *livechat.Hub
+	webhooks livechat.Publisher
+}
+
+func (r remoteSink) Publish(ev *livechat.DomainEvent) {
+	r.hub.Publish(ev)
+	if ev.Kind == livechat.KindWebhooksChanged {
+		r.webhooks.Publish(ev)
 	}
 }
