@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-
-	"github.com/chatbridge/chatbridge/livechat/mongostore"
 )
 
 // TestCrossInstancePushes runs two servers on one store with --nats-url: an
@@ -26,17 +21,7 @@ func TestCrossInstancePushes(t *testing.T) {
 		t.Fatal("NATS did not start")
 	}
 	t.Cleanup(ns.Shutdown)
-	store, err := mongostore.Open(context.Background(), mongostore.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		defer cancel()
-		if err := store.Close(ctx); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	store := sharedStore(t)
 	var ins []*instance
 	var agents []*wsAgent
 	for range 2 { // one after the other: the first creates the organization

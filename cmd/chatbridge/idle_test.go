@@ -248,11 +248,10 @@ func TestThreadIdleTimeoutEndToEnd(t *testing.T) {
 	}
 }
 
-// TestThreadIdleTimeoutTwoInstances runs two servers on one store (the test's
-// own embedded FerretDB, reached by --mongo-uri): each idle thread is closed
-// once, with one routing.archived_inactive message and one chat_deactivated.
-func TestThreadIdleTimeoutTwoInstances(t *testing.T) {
-	t.Parallel()
+// sharedStore is an embedded store of the test's own, for several servers
+// to reach by --mongo-uri.
+func sharedStore(t *testing.T) *mongostore.Store {
+	t.Helper()
 	store, err := mongostore.Open(context.Background(), mongostore.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +263,15 @@ func TestThreadIdleTimeoutTwoInstances(t *testing.T) {
 			t.Errorf("close store: %v", err)
 		}
 	})
+	return store
+}
+
+// TestThreadIdleTimeoutTwoInstances runs two servers on one store (the test's
+// own embedded FerretDB, reached by --mongo-uri): each idle thread is closed
+// once, with one routing.archived_inactive message and one chat_deactivated.
+func TestThreadIdleTimeoutTwoInstances(t *testing.T) {
+	t.Parallel()
+	store := sharedStore(t)
 	var (
 		ins    []*instance
 		agents []*wsAgent
