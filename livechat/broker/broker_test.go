@@ -2,7 +2,9 @@ package broker_test
 
 import (
 	"context"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,3 +171,53 @@ func TestBrokerConnectErrors(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// counter counts what it receives.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Publish(*livechat.DomainEvent) { c.n.Add(1) }
+
+// BenchmarkBrokerRelay is one incoming_event (a short message) from one
+// instance's core to another instance's hub through an in-process NATS
+// server: encode, publish, deliver, decode.
+func BenchmarkBrokerRelay(b *testing.B) {
+	ctx := context.Background()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		b.Fatal("NATS did not start")
+	}
+	defer s.Shutdown()
+	recv := &counter{}
+	quiet := slog.New(slog.DiscardHandler)
+	from, err := broker.Connect(ctx, broker.Config{URL: s.ClientURL(), OrganizationID: "org", Local: &counter{}, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer from.Close()
+	to, err := broker.Connect(ctx, broker.Config{URL: s.ClientURL(), OrganizationID: "org", Local: recv, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer to.Close()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ev := &livechat.DomainEvent{Kind: livechat.KindIncomingEvent, ChatID: "chat1", ThreadID: "thread1", RequesterID: "cust1", At: at,
+		Topics: []livechat.Topic{livechat.AgentTopic("a@example.com"), livechat.CustomerTopic("cust1")},
+		Data: livechat.IncomingEventData{Event: &livechat.Event{ID: "ev1", ChatID: "chat1", ThreadID: "thread1", Type: livechat.EventMessage,
+			Visibility: livechat.VisibilityAll, AuthorID: "cust1", CreatedAt: at, Text: "Hello, how can I help you today?"}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		from.Publish(ev)
+	}
+	for recv.n.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
+		if _, _, dropped := to.Stats(); dropped > 0 {
+			b.Fatalf("%d events dropped", dropped)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
