@@ -339,3 +339,35 @@ func (b *Bridge) SyncMessages(ctx context.Context, actor livechat.Actor, rid str
 	}
 	return updated, deleted, nil
 }
+
+// VisitorActor is the customer of a visitor token (REST endpoints that act
+// for the visitor before the bridge does: uploads).
+func (b *Bridge) VisitorActor(ctx context.Context, token string) (livechat.Actor, error) {
+	return b.visitorActor(ctx, token, "livechat/upload")
+}
+
+// SendFile sends an uploaded file (its URL) to room rid as actor: a file
+// event, after a message holding msg when there is one (Rocket.Chat's
+// rooms.upload and livechat/upload). It answers the file's message.
+func (b *Bridge) SendFile(ctx context.Context, actor livechat.Actor, rid, url, msg string) (any, error) {
+	const method = "rooms.upload"
+	if rid == "" {
+		return nil, newErr(codeInvalidParams, "The 'rid' param is required", method)
+	}
+	if len(msg) > livechat.MaxMessageText {
+		return nil, &ddp.Error{Code: codeMessageSize, Reason: "Message size exceeds Message_MaxAllowedSize"}
+	}
+	if _, err := b.svc.ReadChat(ctx, actor, rid); err != nil {
+		return nil, rcError(err, method, codeInvalidRoom)
+	}
+	if strings.TrimSpace(msg) != "" {
+		if _, _, err := b.svc.SendEventWithID(ctx, actor, rid, livechat.NewID(), livechat.Event{Type: livechat.EventMessage, Text: msg}, livechat.SendEventOptions{}); err != nil {
+			return nil, rcError(err, method, codeInvalidRoom)
+		}
+	}
+	ev, _, err := b.svc.SendEventWithID(ctx, actor, rid, livechat.NewID(), livechat.Event{Type: livechat.EventFile, URL: url}, livechat.SendEventOptions{})
+	if err != nil {
+		return nil, rcError(err, method, codeInvalidRoom)
+	}
+	return b.toMessage(ctx, ev), nil
+}

@@ -3,8 +3,6 @@ package rest
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -183,27 +181,9 @@ func (s *Server) customerUpload(c echo.Context, table *api.Table) error {
 	if err != nil {
 		return err
 	}
-	mr, err := c.Request().MultipartReader()
+	url, _, err := s.readUpload(c, actor)
 	if err != nil {
-		return livechat.Errorf(livechat.TypeValidation, "upload_file takes a multipart/form-data body with a file field")
+		return err
 	}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return livechat.Errorf(livechat.TypeValidation, "the file field is required")
-		}
-		if err != nil {
-			return uploadReadError(err)
-		}
-		if part.FormName() != "file" {
-			part.Close()
-			continue
-		}
-		info, err := s.svc.UploadFile(c.Request().Context(), actor, part.FileName(), part.Header.Get(echo.HeaderContentType), part)
-		part.Close()
-		if err != nil {
-			return uploadReadError(err)
-		}
-		return c.JSON(http.StatusOK, map[string]string{"url": c.Scheme() + "://" + c.Request().Host + info.Path()})
-	}
+	return c.JSON(http.StatusOK, map[string]string{"url": url})
 }

@@ -62,6 +62,8 @@ func (s *Server) rocketChatRoutes() {
 	e.GET("/api/v1/chat.getMessage", rc.authed(rc.getMessage))
 	e.GET("/api/v1/chat.syncMessages", rc.authed(rc.syncMessages))
 	e.POST("/api/v1/chat.react", rc.authed(rc.react))
+	e.POST("/api/v1/rooms.upload/:rid", rc.authed(rc.roomsUpload))
+	e.POST("/api/v1/livechat/upload/:rid", rc.visitorUpload)
 	for _, p := range []string{"/api/v1/channels.history", "/api/v1/groups.history", "/api/v1/im.history", "/api/v1/dm.history"} {
 		e.GET(p, rc.authed(rc.history))
 	}
@@ -392,6 +394,47 @@ func (rc *rcAPI) react(c echo.Context, u rcUser) error {
 		return rcFail(c, err)
 	}
 	return rcOK(c, nil)
+}
+
+// roomsUpload is rooms.upload/:rid: the multipart "file" sent to the room
+// as a file message (msg, when given, as a message before it).
+func (rc *rcAPI) roomsUpload(c echo.Context, u rcUser) error {
+	return rc.upload(c, u.actor)
+}
+
+// visitorUpload is livechat/upload/:rid, the visitor named by the
+// x-visitor-token header; it answers the file message's fields.
+func (rc *rcAPI) visitorUpload(c echo.Context) error {
+	token := c.Request().Header.Get("X-Visitor-Token")
+	if token == "" {
+		return rcUnauthorized(c)
+	}
+	actor, err := rc.b.VisitorActor(c.Request().Context(), token)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	return rc.upload(c, actor)
+}
+
+func (rc *rcAPI) upload(c echo.Context, actor livechat.Actor) error {
+	ctx := c.Request().Context()
+	rid := c.Param("rid")
+	if _, err := rc.s.svc.ReadChat(ctx, actor, rid); err != nil {
+		return rcFail(c, &ddp.Error{Code: "error-invalid-room", Reason: "Invalid room"})
+	}
+	url, fields, err := rc.s.readUpload(c, actor)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	msg := fields["msg"]
+	if msg == "" {
+		msg = fields["description"]
+	}
+	m, err := rc.b.SendFile(ctx, actor, rid, url, msg)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, map[string]any{"message": m})
 }
 
 // historyParams reads latest (ISO date) and count.

@@ -47,28 +47,55 @@ func (s *Server) uploadFile(c echo.Context, table *api.Table) error {
 			return err
 		}
 	}
+	url, _, err := s.readUpload(c, actor)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"url": url})
+}
+
+// maxUploadField bounds the text fields that come with an upload.
+const maxUploadField = 16 << 10
+
+// readUpload stores the multipart field "file" as uploaded by actor and
+// returns its absolute URL, with the body's short text fields (Rocket.Chat
+// clients send msg and description beside the file).
+func (s *Server) readUpload(c echo.Context, actor livechat.Actor) (string, map[string]string, error) {
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
-		return livechat.Errorf(livechat.TypeValidation, "upload_file takes a multipart/form-data body with a file field")
+		return "", nil, livechat.Errorf(livechat.TypeValidation, "the body must be multipart/form-data with a file field")
 	}
+	fields := map[string]string{}
+	url := ""
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return livechat.Errorf(livechat.TypeValidation, "the file field is required")
+			if url == "" {
+				return "", nil, livechat.Errorf(livechat.TypeValidation, "the file field is required")
+			}
+			return url, fields, nil
 		}
 		if err != nil {
-			return uploadReadError(err)
+			return "", nil, uploadReadError(err)
 		}
-		if part.FormName() != "file" {
+		switch {
+		case part.FormName() == "file" && url == "":
+			info, err := s.svc.UploadFile(c.Request().Context(), actor, part.FileName(), part.Header.Get(echo.HeaderContentType), part)
 			part.Close()
-			continue
+			if err != nil {
+				return "", nil, uploadReadError(err)
+			}
+			url = c.Scheme() + "://" + c.Request().Host + info.Path()
+		case part.FileName() == "" && len(fields) < 16:
+			b, err := io.ReadAll(io.LimitReader(part, maxUploadField))
+			part.Close()
+			if err != nil {
+				return "", nil, uploadReadError(err)
+			}
+			fields[part.FormName()] = string(b)
+		default:
+			part.Close()
 		}
-		info, err := s.svc.UploadFile(ctx, actor, part.FileName(), part.Header.Get(echo.HeaderContentType), part)
-		part.Close()
-		if err != nil {
-			return uploadReadError(err)
-		}
-		return c.JSON(http.StatusOK, map[string]string{"url": c.Scheme() + "://" + c.Request().Host + info.Path()})
 	}
 }
 

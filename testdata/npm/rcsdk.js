@@ -104,6 +104,11 @@ const host = `https://${addr}`;
   await must('agent typing (stream-notify-room)', agent.methodCall('stream-notify-room', `${rid}/typing`, username, true));
   await vseen.wait('typing', (a) => a[0] === username && a[1] === true, "the agent's typing at the visitor");
 
+  // The visitor sends a file (REST livechat/upload, multipart with x-visitor-token).
+  const up = await must('visitor uploadFile', visitor.uploadFile({ rid, file: new Blob(['order #1001'], { type: 'text/plain' }) }));
+  check(up && up.message && up.message.file && up.message.rid === rid, 'livechat/upload result', up);
+  await seen.wait('message', (m) => m._id === up.message._id && m.file, 'the file message at the agent');
+
   // The visitor edits and deletes its own message; reads history.
   const second = randomID();
   await must('visitor sendMessage 2', visitor.sendMessage({ _id: second, rid, msg: 'A typo hre' }));
