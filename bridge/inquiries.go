@@ -94,22 +94,62 @@ func (b *Bridge) takeInquiry(ctx context.Context, inv *ddp.Invocation) (any, err
 	if err := inv.Params.Decode(&id); err != nil {
 		return nil, err
 	}
+	_, err := b.TakeInquiry(ctx, actor, id)
+	return nil, err
+}
+
+// TakeInquiry gives the queued chat of inquiry id (its queued thread) to
+// the agent (livechat:takeInquiry, REST livechat/inquiries.take); it
+// answers the inquiry as it was.
+func (b *Bridge) TakeInquiry(ctx context.Context, actor livechat.Actor, id string) (any, error) {
+	const method = "livechat:takeInquiry"
 	t, err := b.svc.Store().Threads().Get(ctx, id)
 	if err != nil {
-		return nil, newErr(codeNotFound, "Inquiry not found", inv.Method)
+		return nil, newErr(codeNotFound, "Inquiry not found", method)
 	}
 	c, err := b.svc.ReadChat(ctx, actor, t.ChatID)
 	if err != nil {
-		return nil, rcError(err, inv.Method, codeNotFound)
+		return nil, rcError(err, method, codeNotFound)
 	}
 	if !queued(c) || c.ActiveThreadID != t.ID {
-		return nil, newErr(codeInquiryTaken, "Inquiry already taken", inv.Method)
+		return nil, newErr(codeInquiryTaken, "Inquiry already taken", method)
+	}
+	inq, err := b.queuedInquiry(ctx, c)
+	if err != nil {
+		return nil, rcError(err, method, codeNotFound)
 	}
 	err = b.svc.TransferChat(ctx, actor, c.ID, livechat.TransferInput{TargetType: livechat.TargetAgent, AgentIDs: []string{actor.ID}, IgnoreAgentsAvailability: true})
 	if err != nil {
-		return nil, rcError(err, inv.Method, codeNotFound)
+		return nil, rcError(err, method, codeNotFound)
 	}
-	return nil, nil
+	inq.Status = "taken"
+	return inq, nil
+}
+
+// Inquiries lists the queued inquiries the agent may see, oldest first
+// (REST livechat/inquiries.queued).
+func (b *Bridge) Inquiries(ctx context.Context, actor livechat.Actor) ([]any, error) {
+	chats, err := b.visibleChats(ctx, actor)
+	if err != nil {
+		return nil, rcError(err, "livechat/inquiries.queued", "")
+	}
+	var inqs []inquiry
+	for i := range chats {
+		if !queued(&chats[i]) {
+			continue
+		}
+		inq, err := b.queuedInquiry(ctx, &chats[i])
+		if err != nil {
+			return nil, rcError(err, "livechat/inquiries.queued", "")
+		}
+		inqs = append(inqs, inq)
+	}
+	slices.SortStableFunc(inqs, func(a, b inquiry) int { return a.QueuedAt.Compare(b.QueuedAt) })
+	out := make([]any, len(inqs))
+	for i := range inqs {
+		out[i] = inqs[i]
+	}
+	return out, nil
 }
 
 // closeRoom closes the chat's thread. An agent closes chats it serves;
@@ -127,22 +167,36 @@ func (b *Bridge) closeRoom(ctx context.Context, inv *ddp.Invocation) (any, error
 	if err := inv.Params.Decode(&rid, &comment, &opts); err != nil {
 		return nil, err
 	}
+	return nil, b.CloseRoom(ctx, actor, rid, opts.Tags)
+}
+
+// CloseRoom closes room rid as the agent (livechat:closeRoom, REST
+// livechat/room.closeByUser), tagging its thread first with the tags that
+// exist.
+func (b *Bridge) CloseRoom(ctx context.Context, actor livechat.Actor, rid string, tags []string) error {
+	const method = "livechat:closeRoom"
 	c, err := b.svc.ReadChat(ctx, actor, rid)
 	if err != nil {
-		return nil, rcError(err, inv.Method, codeInvalidRoom)
+		return rcError(err, method, codeInvalidRoom)
 	}
 	if !c.Active() {
-		return nil, newErr(codeRoomClosed, "Room closed", inv.Method)
+		return newErr(codeRoomClosed, "Room closed", method)
 	}
-	for _, tag := range opts.Tags {
+	for _, tag := range tags {
 		if err := b.svc.TagThread(ctx, actor, c.ID, c.ActiveThreadID, tag, true); err != nil {
 			b.log.Debug("bridge: close tag not set", "chat_id", c.ID, "tag", tag, "err", err)
 		}
 	}
 	if err := b.svc.DeactivateChat(ctx, actor, c.ID, !actor.IsManager()); err != nil {
-		return nil, rcError(err, inv.Method, codeInvalidRoom)
+		return rcError(err, method, codeInvalidRoom)
 	}
-	return nil, nil
+	return nil
+}
+
+// TransferRoom moves room rid to the agent uid or the department dept, as
+// the agent (REST livechat/room.forward).
+func (b *Bridge) TransferRoom(ctx context.Context, actor livechat.Actor, rid, uid, dept string) error {
+	return b.transferRoom(ctx, actor, rid, uid, dept, "livechat:transfer")
 }
 
 // transfer moves the chat to an agent (userId, a Rocket.Chat user id) or a

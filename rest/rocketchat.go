@@ -64,6 +64,12 @@ func (s *Server) rocketChatRoutes() {
 	e.POST("/api/v1/chat.react", rc.authed(rc.react))
 	e.POST("/api/v1/rooms.upload/:rid", rc.authed(rc.roomsUpload))
 	e.POST("/api/v1/livechat/upload/:rid", rc.visitorUpload)
+	// Omnichannel, agent side.
+	e.GET("/api/v1/livechat/inquiries.queued", rc.authed(rc.inquiriesQueued))
+	e.GET("/api/v1/livechat/inquiries.queuedForUser", rc.authed(rc.inquiriesQueued))
+	e.POST("/api/v1/livechat/inquiries.take", rc.authed(rc.inquiriesTake))
+	e.POST("/api/v1/livechat/room.closeByUser", rc.authed(rc.closeByUser))
+	e.POST("/api/v1/livechat/room.forward", rc.authed(rc.forward))
 	for _, p := range []string{"/api/v1/channels.history", "/api/v1/groups.history", "/api/v1/im.history", "/api/v1/dm.history"} {
 		e.GET(p, rc.authed(rc.history))
 	}
@@ -435,6 +441,76 @@ func (rc *rcAPI) upload(c echo.Context, actor livechat.Actor) error {
 		return rcFail(c, err)
 	}
 	return rcOK(c, map[string]any{"message": m})
+}
+
+// inquiriesQueued lists the queued inquiries the agent may see, paged by
+// offset and count: {inquiries, count, offset, total}.
+func (rc *rcAPI) inquiriesQueued(c echo.Context, u rcUser) error {
+	all, err := rc.b.Inquiries(c.Request().Context(), u.actor)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	offset, _ := strconv.Atoi(c.QueryParam("offset"))
+	count, err := strconv.Atoi(c.QueryParam("count"))
+	if err != nil || count <= 0 {
+		count = 50
+	}
+	offset = min(max(offset, 0), len(all))
+	page := all[offset:min(offset+count, len(all))]
+	return rcOK(c, map[string]any{"inquiries": page, "count": len(page), "offset": offset, "total": len(all)})
+}
+
+func (rc *rcAPI) inquiriesTake(c echo.Context, u rcUser) error {
+	var req struct {
+		InquiryID string `json:"inquiryId"`
+	}
+	if err := rcBody(c, &req); err != nil {
+		return rcFail(c, err)
+	}
+	if req.InquiryID == "" {
+		return rcFail(c, &ddp.Error{Code: "error-invalid-params", Reason: `The "inquiryId" param is required`})
+	}
+	inq, err := rc.b.TakeInquiry(c.Request().Context(), u.actor, req.InquiryID)
+	if err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, map[string]any{"inquiry": inq})
+}
+
+func (rc *rcAPI) closeByUser(c echo.Context, u rcUser) error {
+	var req struct {
+		RID     string   `json:"rid"`
+		Comment string   `json:"comment"`
+		Tags    []string `json:"tags"`
+	}
+	if err := rcBody(c, &req); err != nil {
+		return rcFail(c, err)
+	}
+	if req.RID == "" {
+		return rcFail(c, &ddp.Error{Code: "error-invalid-params", Reason: `The "rid" param is required`})
+	}
+	if err := rc.b.CloseRoom(c.Request().Context(), u.actor, req.RID, req.Tags); err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, nil)
+}
+
+func (rc *rcAPI) forward(c echo.Context, u rcUser) error {
+	var req struct {
+		RoomID       string `json:"roomId"`
+		UserID       string `json:"userId"`
+		DepartmentID string `json:"departmentId"`
+	}
+	if err := rcBody(c, &req); err != nil {
+		return rcFail(c, err)
+	}
+	if req.RoomID == "" || req.UserID == "" && req.DepartmentID == "" {
+		return rcFail(c, &ddp.Error{Code: "error-invalid-params", Reason: `The "roomId" param and a "userId" or "departmentId" are required`})
+	}
+	if err := rc.b.TransferRoom(c.Request().Context(), u.actor, req.RoomID, req.UserID, req.DepartmentID); err != nil {
+		return rcFail(c, err)
+	}
+	return rcOK(c, nil)
 }
 
 // historyParams reads latest (ISO date) and count.

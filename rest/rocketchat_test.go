@@ -378,3 +378,83 @@ func TestRocketChatRESTMessageSync(t *testing.T) {
 		t.Fatalf("another agent reacted: %d %v", st, m)
 	}
 }
+
+// TestRocketChatRESTOmnichannelAgent: an agent app over REST lists the
+// queue, takes an inquiry, forwards the room and closes it; a second take
+// and another group's agent are refused.
+func TestRocketChatRESTOmnichannelAgent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	for _, n := range []string{"Sales", "Elsewhere"} {
+		if _, err := e.svc.CreateGroup(t.Context(), livechat.System(), n, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(a *livechat.Agent, uid string) *rcCreds {
+		st, m := e.rcDo(t, http.MethodPost, "/api/v1/login", nil, map[string]any{"user": a.Username, "password": testPassword})
+		if st != http.StatusOK {
+			t.Fatalf("login: %d %v", st, m)
+		}
+		return &rcCreds{uid: uid, token: m["data"].(map[string]any)["authToken"].(string)}
+	}
+	a, ag, uid := e.ddpAgent(t, "rest.queue@example.com", 1)
+	creds := login(a, uid)
+	b, bg, uidB := e.ddpAgent(t, "rest.queue.b@example.com", 1)
+	credsB := login(b, uidB)
+	c, _, uidC := e.ddpAgent(t, "rest.queue.c@example.com", 2)
+	credsC := login(c, uidC)
+
+	// Nobody accepts chats: the visitor's room is queued.
+	token, rid := "restQueueToken001", "restQueueRoom0001"
+	st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/visitor", nil, map[string]any{"visitor": map[string]any{"token": token, "name": "Quinn", "department": "1"}})
+	rcOK(t, st, m, "livechat/visitor")
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/message", nil, map[string]any{"token": token, "rid": rid, "msg": "Is this queue moving?"})
+	rcOK(t, st, m, "livechat/message")
+
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/inquiries.queued", creds, nil)
+	inqs := rcOK(t, st, m, "inquiries.queued")["inquiries"].([]any)
+	if len(inqs) != 1 || inqs[0].(map[string]any)["rid"] != rid || m["total"] != float64(1) || inqs[0].(map[string]any)["message"] != "Is this queue moving?" {
+		t.Fatalf("inquiries.queued %v", m)
+	}
+	inqID := inqs[0].(map[string]any)["_id"].(string)
+	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/inquiries.queuedForUser", credsC, nil)
+	if rcOK(t, st, m, "another group's queue"); m["total"] != float64(0) {
+		t.Fatalf("an agent of another group sees the inquiry: %v", m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/inquiries.take", credsC, map[string]any{"inquiryId": inqID}); st == http.StatusOK {
+		t.Fatalf("an agent of another group took it: %v", m)
+	}
+
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/inquiries.take", creds, map[string]any{"inquiryId": inqID})
+	if inq := rcOK(t, st, m, "inquiries.take")["inquiry"].(map[string]any); inq["rid"] != rid {
+		t.Fatalf("inquiries.take %v", m)
+	}
+	ag.mustSub("stream-room-messages", rid, false)
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/inquiries.take", credsB, map[string]any{"inquiryId": inqID}); st != http.StatusBadRequest || m["errorType"] != "error-inquiry-taken" {
+		t.Fatalf("second take: %d %v", st, m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/inquiries.take", creds, map[string]any{}); st != http.StatusBadRequest {
+		t.Fatalf("take without an id: %d %v", st, m)
+	}
+
+	// Forward to the second agent (connected over DDP), who closes it.
+	bg.mustCall("livechat:changeLivechatStatus", map[string]any{"status": "available"})
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/room.forward", creds, map[string]any{"roomId": rid, "userId": uidB})
+	rcOK(t, st, m, "room.forward")
+	chat, err := e.svc.ReadChat(t.Context(), livechat.System(), rid)
+	if err != nil || chat.User(b.ID) == nil {
+		t.Fatalf("after the forward: %+v %v", chat, err)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/room.closeByUser", credsC, map[string]any{"rid": rid}); st == http.StatusOK {
+		t.Fatalf("an agent of another group closed it: %v", m)
+	}
+	st, m = e.rcDo(t, http.MethodPost, "/api/v1/livechat/room.closeByUser", credsB, map[string]any{"rid": rid, "comment": "solved"})
+	rcOK(t, st, m, "room.closeByUser")
+	ag.stream("stream-room-messages", rid, func(a []any) bool { return msgOf(a)["t"] == "livechat-close" })
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/room.closeByUser", credsB, map[string]any{"rid": rid}); st != http.StatusBadRequest || m["errorType"] != "room-closed" {
+		t.Fatalf("closing twice: %d %v", st, m)
+	}
+	if st, m := e.rcDo(t, http.MethodPost, "/api/v1/livechat/room.forward", creds, map[string]any{"roomId": rid}); st != http.StatusBadRequest {
+		t.Fatalf("forward without a target: %d %v", st, m)
+	}
+}
