@@ -216,6 +216,7 @@ func (s *Service) ImportChat(ctx context.Context, c *Chat, threads []Thread, eve
 	}
 	for i := range events {
 		e := &events[i]
+		s.markUploadsUsed(ctx, e)
 		t := byThread[e.ThreadID]
 		if t == nil {
 			return false, Errorf(TypeValidation, "chat %s: event %s names thread %q, not one of the chat's", c.ID, e.ID, e.ThreadID)

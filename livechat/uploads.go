@@ -41,9 +41,11 @@ type FileInfo struct {
 	Height      int       `json:"height,omitempty"`
 	UploaderID  string    `json:"uploader_id"`
 	CreatedAt   time.Time `json:"created_at"`
-	// UsedAt is when an event first named the file; an upload no event
-	// names is deleted UploadTTL after CreatedAt.
-	UsedAt *time.Time `json:"used_at,omitempty"`
+	// UsedAt is when an event first named the file. An upload with
+	// Expires that no event names is deleted UploadTTL after CreatedAt;
+	// files stored before uploads expired have no Expires and are kept.
+	UsedAt  *time.Time `json:"used_at,omitempty"`
+	Expires bool       `json:"expires,omitempty"`
 }
 
 // UploadTTL is how long an uploaded file no event uses is kept: LiveChat
@@ -67,8 +69,8 @@ type FileStore interface {
 	// MarkUsed records that an event names file id (once; later calls
 	// keep the first time).
 	MarkUsed(ctx context.Context, id string, at time.Time) error
-	// DeleteUnused deletes the files never marked used that were created
-	// before before, and says how many it deleted.
+	// DeleteUnused deletes the expiring files never marked used that were
+	// created before before, and says how many it deleted.
 	DeleteUnused(ctx context.Context, before time.Time) (int, error)
 }
 
@@ -194,7 +196,7 @@ func (s *Service) UploadFile(ctx context.Context, actor Actor, name, contentType
 	} else {
 		contentType, _, _ = strings.Cut(http.DetectContentType(head), ";")
 	}
-	info := &FileInfo{ID: newSecret(16), Name: name, ContentType: contentType, UploaderID: actor.ID, CreatedAt: s.now()}
+	info := &FileInfo{ID: newSecret(16), Name: name, ContentType: contentType, UploaderID: actor.ID, CreatedAt: s.now(), Expires: true}
 	body := &capReader{r: io.MultiReader(bytes.NewReader(head), r), max: MaxUploadSize}
 	if err := s.cfg.Files.Put(ctx, info, body); err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -238,20 +240,8 @@ var fileRefRe = regexp.MustCompile(regexp.QuoteMeta(FilesPathPrefix) + `([A-Za-z
 // upload the event names (file URL, rich message images, …) as used, so
 // the upload expiry keeps it.
 func (s *Service) describeFile(ctx context.Context, e *Event) {
-	if s.cfg.Files == nil {
-		return
-	}
-	if e.Type != EventFile && e.Type != EventRichMessage && e.Type != EventCustom {
-		return
-	}
-	if raw, err := json.Marshal(e); err == nil {
-		for _, m := range fileRefRe.FindAllSubmatch(raw, 8) {
-			if err := s.cfg.Files.MarkUsed(ctx, string(m[1]), s.now()); err != nil && !errors.Is(err, ErrNotFound) {
-				s.log.Warn("upload not marked used", "file", string(m[1]), "err", err)
-			}
-		}
-	}
-	if e.Type != EventFile {
+	s.markUploadsUsed(ctx, e)
+	if e.Type != EventFile || s.cfg.Files == nil {
 		return
 	}
 	u, err := url.Parse(e.URL)
@@ -274,6 +264,23 @@ func (s *Service) describeFile(ctx context.Context, e *Event) {
 	}
 	if e.Width == 0 && e.Height == 0 {
 		e.Width, e.Height = info.Width, info.Height
+	}
+}
+
+// markUploadsUsed marks every upload event e names (file URL, rich message
+// images, custom content) as used, so the upload expiry keeps it.
+func (s *Service) markUploadsUsed(ctx context.Context, e *Event) {
+	if s.cfg.Files == nil || e.Type != EventFile && e.Type != EventRichMessage && e.Type != EventCustom {
+		return
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	for _, m := range fileRefRe.FindAllSubmatch(raw, 8) {
+		if err := s.cfg.Files.MarkUsed(ctx, string(m[1]), s.now()); err != nil && !errors.Is(err, ErrNotFound) {
+			s.log.Warn("upload not marked used", "file", string(m[1]), "err", err)
+		}
 	}
 }
 
@@ -427,7 +434,7 @@ func (d *DirFileStore) DeleteUnused(ctx context.Context, before time.Time) (int,
 		}
 		d.mu.Lock()
 		info, err := d.Stat(ctx, id)
-		if err == nil && info.UsedAt == nil && info.CreatedAt.Before(before) {
+		if err == nil && info.Expires && info.UsedAt == nil && info.CreatedAt.Before(before) {
 			data, meta, _ := d.paths(id)
 			if err = os.Remove(meta); err == nil {
 				deleted++

@@ -234,3 +234,30 @@ func TestDirFileStore(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// TestUploadsBeforeExpiryAreKept: files stored before uploads expired
+// (no "expires" in their description) are never deleted.
+func TestUploadsBeforeExpiryAreKept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fs, err := livechat.NewDirFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &livechat.FileInfo{ID: "oldupload01", Name: "a.txt", CreatedAt: time.Now().Add(-72 * time.Hour)}
+	fresh := &livechat.FileInfo{ID: "newupload01", Name: "b.txt", CreatedAt: time.Now().Add(-72 * time.Hour), Expires: true}
+	for _, f := range []*livechat.FileInfo{old, fresh} {
+		if err := fs.Put(ctx, f, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := fs.DeleteUnused(ctx, time.Now().Add(-24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if _, err := fs.Stat(ctx, "oldupload01"); err != nil {
+		t.Fatalf("a file from before expiry was deleted: %v", err)
+	}
+	if _, err := fs.Stat(ctx, "newupload01"); err == nil {
+		t.Fatal("an unused expiring upload was kept")
+	}
+}
