@@ -47,9 +47,16 @@ func (b *Bridge) ExportRocketChat(ctx context.Context, dir string, step livechat
 		return nil, err
 	}
 	out := map[string]*docWriter{}
+	ok := false
 	defer func() {
 		for _, w := range out {
 			_ = w.close()
+		}
+		if !ok { // a failed export leaves nothing to refuse the next one
+			for name, w := range out {
+				_ = os.Remove(w.f.Name())
+				delete(out, name)
+			}
 		}
 	}()
 	for _, name := range RocketChatFiles {
@@ -134,8 +141,8 @@ func (b *Bridge) ExportRocketChat(ctx context.Context, dir string, step livechat
 		if err := out[name].close(); err != nil {
 			return rep, err
 		}
-		delete(out, name)
 	}
+	ok = true
 	return rep, nil
 }
 
@@ -388,12 +395,19 @@ func (im *rcImport) departments(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	taken := map[int]string{}
+	for name, id := range named {
+		taken[id] = name
+	}
 	var docs []rcDepartmentDoc
 	err = each(im, rcDepartmentsFile, func(d *rcDepartmentDoc) error {
-		if n, err := strconv.Atoi(d.ID); err == nil && n > 0 {
+		n, err := strconv.Atoi(d.ID)
+		numeric := err == nil && n > 0 && (taken[n] == "" || taken[n] == d.Name)
+		switch id, ok := named[d.Name]; {
+		case numeric:
 			im.depts[d.ID] = n
 			next = max(next, n+1)
-		} else if id, ok := named[d.Name]; ok {
+		case ok:
 			im.depts[d.ID] = id
 		}
 		docs = append(docs, *d)
@@ -643,7 +657,9 @@ func (im *rcImport) room(ctx context.Context, r *rcRoomDoc, docs []rcMessageDoc)
 			return id, err
 		}
 		if chat.User(id) == nil {
-			chat.Users = append(chat.Users, livechat.ChatUser{ID: id, Type: livechat.UserAgent, Present: r.Open, Visibility: livechat.VisibilityAll})
+			// Only the serving agent is in an open chat now; others wrote earlier.
+			present := r.Open && r.ServedBy != nil && uid == r.ServedBy.ID
+			chat.Users = append(chat.Users, livechat.ChatUser{ID: id, Type: livechat.UserAgent, Present: present, Visibility: livechat.VisibilityAll})
 		}
 		return id, nil
 	}

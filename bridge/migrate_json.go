@@ -11,8 +11,10 @@ import (
 	"os"
 	"strconv"
 	"time"
+	"unicode"
 
 	"github.com/chatbridge/chatbridge/ddp"
+	"github.com/chatbridge/chatbridge/livechat/migrate"
 )
 
 // Rocket.Chat data is read and written as `mongoexport` writes a
@@ -21,10 +23,6 @@ import (
 // `mongoimport` loads into a Rocket.Chat database; reading also takes the
 // canonical and legacy forms ({"$date":{"$numberLong":"…"}}, {"$date":<ms>},
 // {"$oid":…}, {"$numberInt":…}, {"$numberLong":…}, {"$numberDouble":…}).
-
-// maxDocLine bounds one exported document (Rocket.Chat caps BSON documents
-// at 16 MiB; JSON of one can be larger).
-const maxDocLine = 64 << 20
 
 // docWriter writes documents as Extended JSON lines.
 type docWriter struct {
@@ -125,7 +123,23 @@ func openDocFile(dir, name string) (*docReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &docReader{name: name, f: f, r: bufio.NewReaderSize(f, 256<<10)}, nil
+	r := bufio.NewReaderSize(f, 256<<10)
+	skipped := int64(0)
+	// mongoexport --jsonArray writes one array (on one line, or spread by
+	// --pretty): not documents by line, so refuse it rather than misread.
+	for {
+		b, err := r.Peek(1)
+		if err != nil || !unicode.IsSpace(rune(b[0])) {
+			if err == nil && b[0] == '[' {
+				f.Close()
+				return nil, fmt.Errorf("%s is a JSON array (mongoexport --jsonArray): export it with one document per line, without --jsonArray", name)
+			}
+			break
+		}
+		_, _ = r.ReadByte()
+		skipped++
+	}
+	return &docReader{name: name, f: f, r: r, off: skipped}, nil
 }
 
 func (d *docReader) close() {
@@ -139,17 +153,16 @@ func (d *docReader) close() {
 func (d *docReader) next(v any) (int64, error) {
 	for d.r != nil {
 		start := d.off
-		line, err := readLine(d.r)
+		line, err := migrate.ReadLine(d.r, nil)
 		if len(line) == 0 && err != nil {
 			return 0, err
 		}
 		d.line++
 		d.off += int64(len(line))
 		line = bytes.TrimSpace(line)
-		if len(line) == 0 || line[0] == '[' || line[0] == ']' { // blank, or mongoexport --jsonArray brackets
+		if len(line) == 0 {
 			continue
 		}
-		line = bytes.TrimSuffix(line, []byte(","))
 		if err := decodeExtJSON(line, v); err != nil {
 			return 0, fmt.Errorf("%s line %d: %w", d.name, d.line, err)
 		}
@@ -160,32 +173,15 @@ func (d *docReader) next(v any) (int64, error) {
 
 // readAt decodes the document of the line starting at off into v.
 func (d *docReader) readAt(off int64, v any) error {
-	r := bufio.NewReader(io.NewSectionReader(d.f, off, maxDocLine))
-	line, err := readLine(r)
+	r := bufio.NewReader(io.NewSectionReader(d.f, off, migrate.MaxLine))
+	line, err := migrate.ReadLine(r, nil)
 	if len(line) == 0 && err != nil {
 		return fmt.Errorf("%s at byte %d: %w", d.name, off, err)
 	}
-	line = bytes.TrimSuffix(bytes.TrimSpace(line), []byte(","))
-	if err := decodeExtJSON(line, v); err != nil {
+	if err := decodeExtJSON(bytes.TrimSpace(line), v); err != nil {
 		return fmt.Errorf("%s at byte %d: %w", d.name, off, err)
 	}
 	return nil
-}
-
-// readLine reads one line with its newline, up to maxDocLine bytes.
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > maxDocLine {
-			return nil, fmt.Errorf("a line is longer than %d bytes", maxDocLine)
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return line, err
-	}
 }
 
 // decodeExtJSON decodes one Extended JSON document into v: dates become

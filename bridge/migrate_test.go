@@ -258,6 +258,7 @@ func TestImportRocketChatErrors(t *testing.T) {
 		{"bad date", map[string]string{rcVisitorsFile: `{"_id":"v1","token":"tokentoken1","ts":{"$date":"yesterday"}}` + "\n"}, "rocketchat_livechat_visitor.json line 1"},
 		{"room without visitor", map[string]string{rcRoomsFile: `{"_id":"r1","t":"l","ts":{"$date":0}}` + "\n"}, "without a visitor"},
 		{"short visitor token", map[string]string{rcVisitorsFile: `{"_id":"v2","token":"short"}` + "\n"}, "visitor token"},
+		{"jsonArray", map[string]string{rcVisitorsFile: ` [{"_id":"v3","token":"tokentoken3"}]`}, "--jsonArray"},
 	}
 	for _, tc := range cases {
 		_, err := h.b.ImportRocketChat(ctx, write(tc.files), nil)
@@ -268,8 +269,11 @@ func TestImportRocketChatErrors(t *testing.T) {
 	if _, err := h.b.ImportRocketChat(ctx, filepath.Join(t.TempDir(), "missing"), nil); err == nil {
 		t.Error("importing a missing directory succeeded")
 	}
-	if _, err := h.svc.Store().Chats().Get(ctx, "r1"); err == nil {
-		t.Error("a refused room was stored")
+	if _, err := h.svc.Store().Customers().Get(ctx, "v2"); err == nil {
+		t.Error("a visitor with a refused token was stored")
+	}
+	if _, err := h.svc.Store().Customers().Get(ctx, "v1"); err == nil {
+		t.Error("a visitor of a file with a bad line was stored")
 	}
 }
 

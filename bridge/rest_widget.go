@@ -190,15 +190,25 @@ func (b *Bridge) VisitorAgent(ctx context.Context, token, rid string) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	ids := c.AgentIDs()
-	if len(ids) == 0 {
-		return nil, newErr(codeInvalidAgent, "Invalid agent", method)
-	}
-	a, err := b.svc.Store().Agents().Get(ctx, ids[0])
-	if err != nil {
+	a := b.servingAgent(ctx, c)
+	if a == nil {
 		return nil, newErr(codeInvalidAgent, "Invalid agent", method)
 	}
 	return b.toAgentInfo(a), nil
+}
+
+// servingAgent is the agent serving chat c (its first agent), nil when
+// there is none.
+func (b *Bridge) servingAgent(ctx context.Context, c *livechat.Chat) *livechat.Agent {
+	ids := c.AgentIDs()
+	if len(ids) == 0 {
+		return nil
+	}
+	a, err := b.svc.Store().Agents().Get(ctx, ids[0])
+	if err != nil {
+		return nil
+	}
+	return a
 }
 
 // NextAgent is REST livechat/agent.next/:token: the agent a new chat of

@@ -244,11 +244,9 @@ func (b *Bridge) widgetState(ctx context.Context, token, dept string) (widgetSta
 	if c, err := b.openChat(ctx, cust.ID); err == nil && c != nil {
 		r := b.toRoom(ctx, c, nil)
 		st.room = &r
-		if ids := c.AgentIDs(); len(ids) > 0 {
-			if a, err := b.svc.Store().Agents().Get(ctx, ids[0]); err == nil {
-				info := b.toAgentInfo(a)
-				st.agent = &info
-			}
+		if a := b.servingAgent(ctx, c); a != nil {
+			info := b.toAgentInfo(a)
+			st.agent = &info
 		}
 	}
 	return st, nil

@@ -110,6 +110,12 @@ func (s *Service) ImportCustomer(ctx context.Context, c *Customer, visitorTokens
 	if c.ID == "" {
 		return false, Errorf(TypeValidation, "customer: an id is required")
 	}
+	for i, tok := range visitorTokens {
+		visitorTokens[i] = strings.TrimSpace(tok)
+		if n := len(visitorTokens[i]); n < minVisitorToken || n > maxVisitorToken {
+			return false, Errorf(TypeValidation, "customer %s: visitor token must be %d to %d characters", c.ID, minVisitorToken, maxVisitorToken)
+		}
+	}
 	if c.SessionFields == nil {
 		c.SessionFields = []map[string]string{}
 	}
@@ -130,10 +136,6 @@ func (s *Service) ImportCustomer(ctx context.Context, c *Customer, visitorTokens
 		return false, err
 	}
 	for _, tok := range visitorTokens {
-		tok = strings.TrimSpace(tok)
-		if len(tok) < minVisitorToken || len(tok) > maxVisitorToken {
-			return created, Errorf(TypeValidation, "customer %s: visitor token must be %d to %d characters", c.ID, minVisitorToken, maxVisitorToken)
-		}
 		t := &Token{ID: HashToken(tok), Kind: TokenVisitor, Subject: c.ID, CreatedAt: c.CreatedAt}
 		if _, err := insertIfAbsent(ctx, s.store.Tokens(), t.ID, t); err != nil {
 			return created, err
@@ -179,6 +181,9 @@ func (s *Service) ImportChat(ctx context.Context, c *Chat, threads []Thread, eve
 		if c.Users[i].Visibility == "" {
 			c.Users[i].Visibility = VisibilityAll
 		}
+	}
+	if c.Access.GroupIDs == nil {
+		c.Access.GroupIDs = []int{0}
 	}
 	sort.SliceStable(threads, func(i, j int) bool { return threads[i].CreatedAt.Before(threads[j].CreatedAt) })
 	byThread := map[string]*Thread{}
@@ -239,11 +244,20 @@ func (s *Service) ImportChat(ctx context.Context, c *Chat, threads []Thread, eve
 	// Ids already stored come from an import that stopped before storing
 	// the chat: InsertMany still stores the others.
 	for start := 0; start < len(events); start += importBatch {
-		if err := s.store.Events().InsertMany(ctx, events[start:min(start+importBatch, len(events))]); err != nil && !errors.Is(err, ErrConflict) {
+		batch := events[start:min(start+importBatch, len(events))]
+		err := s.store.Events().InsertMany(ctx, batch)
+		if errors.Is(err, ErrConflict) {
+			err = ownedByChat(ctx, s.store.Events(), c.ID, batch, func(e *Event) (string, string) { return e.ID, e.ChatID })
+		}
+		if err != nil {
 			return false, fmt.Errorf("chat %s: events: %w", c.ID, err)
 		}
 	}
-	if err := s.store.Threads().InsertMany(ctx, threads); err != nil && !errors.Is(err, ErrConflict) {
+	err := s.store.Threads().InsertMany(ctx, threads)
+	if errors.Is(err, ErrConflict) {
+		err = ownedByChat(ctx, s.store.Threads(), c.ID, threads, func(t *Thread) (string, string) { return t.ID, t.ChatID })
+	}
+	if err != nil {
 		return false, fmt.Errorf("chat %s: threads: %w", c.ID, err)
 	}
 	last := &threads[len(threads)-1]
@@ -264,9 +278,6 @@ func (s *Service) ImportChat(ctx context.Context, c *Chat, threads []Thread, eve
 	if c.Followers == nil {
 		c.Followers = []string{}
 	}
-	if c.Access.GroupIDs == nil {
-		c.Access.GroupIDs = []int{0}
-	}
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = threads[0].CreatedAt
 	}
@@ -274,6 +285,23 @@ func (s *Service) ImportChat(ctx context.Context, c *Chat, threads []Thread, eve
 		c.UpdatedAt = c.LastEventAt
 	}
 	return insertIfAbsent(ctx, s.store.Chats(), c.ID, c)
+}
+
+// ownedByChat checks, after an insert that conflicted, that every document
+// of docs is stored and belongs to chat chatID: an earlier import of the
+// same chat, not another chat's document with the same id.
+func ownedByChat[T any](ctx context.Context, coll Collection[T, string], chatID string, docs []T, key func(*T) (id, chat string)) error {
+	for i := range docs {
+		id, _ := key(&docs[i])
+		got, err := coll.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, owner := key(got); owner != chatID {
+			return Errorf(TypeValidation, "id %s belongs to chat %s", id, owner)
+		}
+	}
+	return nil
 }
 
 // insertIfAbsent inserts doc unless a document with id exists.

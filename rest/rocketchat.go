@@ -456,7 +456,7 @@ func (rc *rcAPI) inquiriesQueued(c echo.Context, u rcUser) error {
 		count = 50
 	}
 	offset = min(max(offset, 0), len(all))
-	page := all[offset:min(offset+count, len(all))]
+	page := all[offset : offset+min(count, len(all)-offset)]
 	return rcOK(c, map[string]any{"inquiries": page, "count": len(page), "offset": offset, "total": len(all)})
 }
 

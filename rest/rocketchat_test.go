@@ -417,6 +417,12 @@ func TestRocketChatRESTOmnichannelAgent(t *testing.T) {
 		t.Fatalf("inquiries.queued %v", m)
 	}
 	inqID := inqs[0].(map[string]any)["_id"].(string)
+	for _, q := range []string{"offset=1&count=9223372036854775807", "offset=-5&count=-1", "offset=99"} {
+		st, m := e.rcDo(t, http.MethodGet, "/api/v1/livechat/inquiries.queued?"+q, creds, nil)
+		if rcOK(t, st, m, "inquiries.queued?"+q); m["total"] != float64(1) {
+			t.Fatalf("inquiries.queued?%s: %v", q, m)
+		}
+	}
 	st, m = e.rcDo(t, http.MethodGet, "/api/v1/livechat/inquiries.queuedForUser", credsC, nil)
 	if rcOK(t, st, m, "another group's queue"); m["total"] != float64(0) {
 		t.Fatalf("an agent of another group sees the inquiry: %v", m)

@@ -80,11 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 			return err
 		}
 		remote.b.Store(b)
-		defer func() {
-			if err := b.Close(); err != nil {
-				log.Warn("broker close", "err", err)
-			}
-		}()
+		defer remote.close(log) // early returns; the shutdown below closes it first
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -173,6 +169,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 	if serr := srv.Shutdown(sctx); serr != nil {
 		log.Warn("http shutdown", "err", serr)
 	}
+	remote.close(log) // no more events from other instances into the hub
 	hub.Close()
 	sched.Stop(sctx)
 	if werr := wh.Stop(sctx); werr != nil {
@@ -240,6 +237,15 @@ func registerWebhookMetrics(m *rest.Metrics, wh *webhooks.Dispatcher) {
 // lateBroker forwards the core's events to the broker once it is connected
 // (the broker needs the organization id, which the core reads first).
 type lateBroker struct{ b atomic.Pointer[broker.Broker] }
+
+// close disconnects the broker once; later calls do nothing.
+func (l *lateBroker) close(log *slog.Logger) {
+	if b := l.b.Swap(nil); b != nil {
+		if err := b.Close(); err != nil {
+			log.Warn("broker close", "err", err)
+		}
+	}
+}
 
 func (l *lateBroker) Publish(ev *livechat.DomainEvent) {
 	if b := l.b.Load(); b != nil {

@@ -89,6 +89,12 @@ func Connect(ctx context.Context, cfg Config) (*Broker, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { b.log.Info("reconnected to NATS", "url", nc.ConnectedUrl()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				b.dropped.Add(1)
+			}
+			b.log.Warn("NATS", "err", err)
+		}),
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		opts = append(opts, nats.Timeout(time.Until(dl)))
@@ -99,7 +105,8 @@ func Connect(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.nc = nc
 	// One subscription; its handler runs on one goroutine, in order, with
-	// the client's bounded pending buffer (a slow consumer drops, logged).
+	// the client's bounded pending buffer (a slow consumer drops messages:
+	// ErrorHandler logs and counts it).
 	if b.sub, err = nc.Subscribe(b.subject, b.deliver); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("broker: subscribe: %w", err)

@@ -55,7 +55,7 @@ func ExportLiveChat(ctx context.Context, svc *livechat.Service, dir string, step
 	if step == nil {
 		step = func(string) {}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
 	for _, name := range Files {
@@ -93,7 +93,7 @@ func ExportLiveChat(ctx context.Context, svc *livechat.Service, dir string, step
 
 // writeFile creates path (never over an existing file) and fills it.
 func writeFile(path string, fill func(*bufio.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/chatbridge/chatbridge/livechat"
 )
 
-// maxLine is the longest chats.jsonl line import reads: one chat with all
+// MaxLine is the longest line an import reads (a chats.jsonl chat with all
 // of its threads and events.
-const maxLine = 64 << 20
+const MaxLine = 64 << 20
 
 // botIDRe matches a LiveChat bot id.
 var botIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -129,7 +129,7 @@ func readLines(ctx context.Context, path, name string, fn func(context.Context, 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		buf, err = readLine(r, buf[:0])
+		buf, err = ReadLine(r, buf[:0])
 		if err != nil && err != io.EOF {
 			return fmt.Errorf("%s:%d: %w", name, n, err)
 		}
@@ -144,12 +144,13 @@ func readLines(ctx context.Context, path, name string, fn func(context.Context, 
 	}
 }
 
-// readLine appends the next line of r to buf, up to maxLine bytes.
-func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
+// ReadLine appends the next line of r (with its newline) to buf, up to
+// MaxLine bytes; both migration formats read their files with it.
+func ReadLine(r *bufio.Reader, buf []byte) ([]byte, error) {
 	for {
 		frag, err := r.ReadSlice('\n')
-		if len(buf)+len(frag) > maxLine {
-			return buf, fmt.Errorf("line longer than %d MiB", maxLine>>20)
+		if len(buf)+len(frag) > MaxLine {
+			return buf, fmt.Errorf("line longer than %d MiB", MaxLine>>20)
 		}
 		buf = append(buf, frag...)
 		if err != bufio.ErrBufferFull {
@@ -480,6 +481,7 @@ func (im *importer) chat(ctx context.Context, raw []byte) error {
 			}
 			c.CustomerID = u.ID
 		case livechat.UserAgent:
+			u.ID = agentKey(u.ID) // agent ids (e-mails) are stored lower-cased
 			ok, err := im.agentExists(ctx, u.ID)
 			if err != nil {
 				return err
@@ -503,7 +505,7 @@ func (im *importer) chat(ctx context.Context, raw []byte) error {
 	threads := make([]livechat.Thread, 0, len(tjs))
 	var events []livechat.Event
 	for _, tj := range tjs {
-		t, evs, err := im.thread(j.ID, &tj)
+		t, evs, err := im.thread(c, &tj)
 		if err != nil {
 			return err
 		}
@@ -539,9 +541,20 @@ func (im *importer) agentExists(ctx context.Context, id string) (bool, error) {
 }
 
 // thread converts one thread of chat chatID with its events.
-func (im *importer) thread(chatID string, tj *threadJSON) (livechat.Thread, []livechat.Event, error) {
-	t := livechat.Thread{ID: tj.ID, Active: tj.Active, UserIDs: tj.UserIDs, Properties: tj.Properties, Tags: tj.Tags,
+func (im *importer) thread(c *livechat.Chat, tj *threadJSON) (livechat.Thread, []livechat.Event, error) {
+	chatID := c.ID
+	// An agent's id is written as the chat's users name it (lower-cased).
+	norm := func(id string) string {
+		if k := agentKey(id); k != id && c.User(k) != nil {
+			return k
+		}
+		return id
+	}
+	t := livechat.Thread{ID: tj.ID, Active: tj.Active, UserIDs: make([]string, 0, len(tj.UserIDs)), Properties: tj.Properties, Tags: tj.Tags,
 		Queue: tj.Queue, CreatedAt: tj.CreatedAt, ClosedAt: tj.ClosedAt}
+	for _, id := range tj.UserIDs {
+		t.UserIDs = append(t.UserIDs, norm(id))
+	}
 	if tj.Access != nil {
 		t.Access = *tj.Access
 	}
@@ -565,6 +578,7 @@ func (im *importer) thread(chatID string, tj *threadJSON) (livechat.Thread, []li
 			e.Visibility = ej.Recipients
 		}
 		e.ThreadID = tj.ID
+		e.AuthorID = norm(e.AuthorID)
 		if e.CreatedAt.After(last) {
 			last = e.CreatedAt
 		}

@@ -312,6 +312,14 @@ func TestLiveChatFixture(t *testing.T) {
 		t.Fatalf("deleted agent: users %+v, event %+v", single.Chat.Users, single.Events[1])
 	}
 
+	// The fixture names john once as "John.Smith@Example.com" (users) and
+	// once as "John.Smith@example.com" (an author): stored lower-cased.
+	if n, err := svc.Store().Events().Count(ctx, livechat.Where(livechat.Eq("author_id", "John.Smith@example.com"))); err != nil || n != 0 {
+		t.Fatalf("a mixed-case author id was kept: %d %v", n, err)
+	}
+	if n, err := svc.Store().Events().Count(ctx, livechat.Where(livechat.Eq("author_id", "john.smith@example.com"))); err != nil || n < 2 {
+		t.Fatalf("john's events: %d %v", n, err)
+	}
 	john := must[*livechat.Agent](t)(svc.GetAgent(ctx, sys, "john.smith@example.com"))
 	if !slices.Equal(john.Groups, []livechat.GroupMembership{{ID: 0, Priority: "normal"}, {ID: 1, Priority: "normal"}}) {
 		t.Fatalf("john's groups from agent_priorities: %v", john.Groups)
