@@ -193,6 +193,17 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Actor
 	return a, err
 }
 
+// AuthenticateUntil is Authenticate that also says until when the
+// credentials hold (zero: they do not expire), so a realtime session can
+// end when its token does.
+func (s *Service) AuthenticateUntil(ctx context.Context, authorization string) (Actor, time.Time, error) {
+	a, t, err := s.authenticate(ctx, authorization)
+	if err != nil || t == nil {
+		return a, time.Time{}, err
+	}
+	return a, t.ExpiresAt, nil
+}
+
 // authenticate is Authenticate that also returns the stored token.
 func (s *Service) authenticate(ctx context.Context, authorization string) (Actor, *Token, error) {
 	authorization = strings.TrimSpace(authorization)

@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -359,4 +360,50 @@ func TestAgentRTMCustomerMonitoring(t *testing.T) {
 	if p := my.push("customer_updated"); p["payload"].(map[string]any)["id"] != mine.ID {
 		t.Fatalf("my level got another customer first: %v", p)
 	}
+}
+
+// TestRTMTokenExpiry: an agent and a customer session end with
+// access_token_expired when the token they logged in with expires; a
+// personal access token without expiry keeps its session.
+func TestRTMTokenExpiry(t *testing.T) {
+	t.Parallel()
+	store := storetest.Open(t)
+	hub := livechat.NewHub(livechat.HubConfig{})
+	t.Cleanup(hub.Close)
+	svc, err := livechat.NewService(t.Context(), livechat.Config{Store: store, Publisher: hub, PasswordCost: bcrypt.MinCost,
+		AgentTokenTTL: 2 * time.Second, CustomerTokenTTL: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rest.NewServer(rest.Config{Service: svc, Store: store, Hub: hub, RTM: rest.RTMTuning{TickInterval: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	e := &env{svc: svc, store: store, srv: srv}
+
+	ann := e.agentBearer(t, "ann@example.com")
+	a, err := svc.GetAgent(t.Context(), livechat.System(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pat, _, err := svc.CreatePersonalAccessToken(t.Context(), livechat.AgentActor(a), a.ID, "cli", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := e.dialRTM(t, "3.5")
+	rc.call("login", map[string]any{"token": ann})
+	keep := e.dialRTM(t, "3.5")
+	keep.call("login", map[string]any{"token": "Basic " + base64.StdEncoding.EncodeToString([]byte(a.AccountID+":"+pat))})
+	cu := e.newCustomer(t)
+	cust, _ := e.loginCustomer(t, cu)
+
+	if p := rc.push("agent_disconnected"); p["payload"].(map[string]any)["reason"] != "access_token_expired" {
+		t.Fatalf("agent: %v", p)
+	}
+	if p := cust.push("customer_disconnected"); p["payload"].(map[string]any)["reason"] != "access_token_expired" {
+		t.Fatalf("customer: %v", p)
+	}
+	keep.call("list_chats", map[string]any{}) // still up: that token does not expire
 }

@@ -52,10 +52,11 @@ func CustomerLogin(ctx context.Context, s *Session, raw json.RawMessage) (any, e
 	if req.Token == "" {
 		return nil, livechat.Errorf(livechat.TypeValidation, "token is required")
 	}
-	actor, err := svc.Authenticate(ctx, req.Token)
+	actor, until, err := svc.AuthenticateUntil(ctx, req.Token)
 	if err != nil {
 		return nil, err
 	}
+	s.ExpireAt(until)
 	if !actor.IsCustomer() {
 		return nil, livechat.Errorf(livechat.TypeAuthentication, "Agent tokens cannot log in to the Customer Chat API")
 	}

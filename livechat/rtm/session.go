@@ -97,6 +97,7 @@ func (c *Config) defaults() {
 // Disconnect reasons the session itself gives.
 const (
 	ReasonConnectionTimeout = "connection_timeout"
+	ReasonTokenExpired      = "access_token_expired"
 	ReasonInternalError     = "internal_error"
 	ReasonServerShutdown    = "service_temporarily_unavailable"
 )
@@ -132,9 +133,10 @@ type Session struct {
 	loggedIn  bool           // guarded by mu
 	filter    map[string]bool
 	audience  string
-	level     string   // customer monitoring level of an agent session
-	inRequest bool     // guarded by mu: pushes wait until the response is queued
-	deferred  [][]byte // guarded by mu
+	level     string    // customer monitoring level of an agent session
+	expires   time.Time // guarded by mu: when the login's token ends (zero: never)
+	inRequest bool      // guarded by mu: pushes wait until the response is queued
+	deferred  [][]byte  // guarded by mu
 	onClose   []func()
 	closeOnce sync.Once
 	reason    string // set by Disconnect, read by the writer after the outbox closes
@@ -196,6 +198,14 @@ func (s *Session) Version() string { return s.cfg.Version }
 
 // Service is the core the session serves.
 func (s *Session) Service() *livechat.Service { return s.cfg.Service }
+
+// ExpireAt ends the session with access_token_expired at t, when its
+// login's token expires (zero: never).
+func (s *Session) ExpireAt(t time.Time) {
+	s.mu.Lock()
+	s.expires = t
+	s.mu.Unlock()
+}
 
 // Identify completes a login: the session acts as actor, receives the
 // pushes of topics, filtered by the login's pushes subscription (nil = all).
@@ -450,11 +460,13 @@ func (s *Session) writer(ctx context.Context) {
 			}
 			idle := now.Sub(time.Unix(0, s.lastActive.Load()))
 			s.mu.Lock()
-			loggedIn := s.loggedIn
+			loggedIn, expires := s.loggedIn, s.expires
 			s.mu.Unlock()
 			switch {
 			case !loggedIn && now.Sub(s.started) >= s.cfg.LoginTimeout:
 				s.Disconnect(ReasonConnectionTimeout)
+			case loggedIn && !expires.IsZero() && !now.Before(expires):
+				s.Disconnect(ReasonTokenExpired)
 			case loggedIn && idle >= s.cfg.IdleTimeout:
 				s.Disconnect(ReasonConnectionTimeout)
 			case idle >= s.cfg.PingInterval && now.Sub(lastPing) >= s.cfg.PingInterval:
