@@ -141,10 +141,27 @@ func (s *Service) RevokeToken(ctx context.Context, authorization string) error {
 	if err != nil {
 		return err
 	}
+	children, err := s.store.Tokens().Find(ctx, Where(Eq("parent", t.ID)))
+	if err != nil {
+		return err
+	}
 	if _, err := s.store.Tokens().DeleteWhere(ctx, Where(Eq("parent", t.ID))); err != nil {
 		return err
 	}
-	return s.store.Tokens().Delete(ctx, t.ID)
+	if err := s.store.Tokens().Delete(ctx, t.ID); err != nil {
+		return err
+	}
+	ids := []string{t.ID}
+	for _, c := range children {
+		ids = append(ids, c.ID)
+	}
+	topic := AgentTopic(t.Subject)
+	if t.Kind == TokenCustomerAccess {
+		topic = CustomerTopic(t.Subject)
+	}
+	s.emit(ctx, &DomainEvent{Kind: KindTokenRevoked, RequesterID: t.Subject, Topics: []Topic{topic}, AgentsOnly: t.Kind != TokenCustomerAccess,
+		Data: TokenRevokedData{TokenIDs: ids}})
+	return nil
 }
 
 // CreatePersonalAccessToken issues a personal access token for agent id,
@@ -193,15 +210,21 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (Actor
 	return a, err
 }
 
-// AuthenticateUntil is Authenticate that also says until when the
-// credentials hold (zero: they do not expire), so a realtime session can
-// end when its token does.
-func (s *Service) AuthenticateUntil(ctx context.Context, authorization string) (Actor, time.Time, error) {
+// Credential names the token a login used: its id (a hash) and until when
+// it holds (zero: it does not expire), so a realtime session can end when
+// the token expires or is revoked (KindTokenRevoked).
+type Credential struct {
+	TokenID   string
+	ExpiresAt time.Time
+}
+
+// AuthenticateCredential is Authenticate that also describes the token.
+func (s *Service) AuthenticateCredential(ctx context.Context, authorization string) (Actor, Credential, error) {
 	a, t, err := s.authenticate(ctx, authorization)
 	if err != nil || t == nil {
-		return a, time.Time{}, err
+		return a, Credential{}, err
 	}
-	return a, t.ExpiresAt, nil
+	return a, Credential{TokenID: t.ID, ExpiresAt: t.ExpiresAt}, nil
 }
 
 // authenticate is Authenticate that also returns the stored token.

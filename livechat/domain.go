@@ -41,6 +41,16 @@ const (
 // dispatchers reload before the next event.
 const KindWebhooksChanged Kind = "webhooks_changed"
 
+// KindTokenRevoked says tokens were revoked: the realtime sessions logged
+// in with one of them end (access_token_revoked).
+const KindTokenRevoked Kind = "token_revoked"
+
+// TokenRevokedData is the payload of KindTokenRevoked: the revoked tokens'
+// ids (hashes, never secrets).
+type TokenRevokedData struct {
+	TokenIDs []string
+}
+
 // Topic is a fan-out key. Sessions subscribe to topics; a domain event names
 // the topics whose sessions may receive it.
 type Topic string

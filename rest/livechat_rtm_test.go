@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -406,4 +407,42 @@ func TestRTMTokenExpiry(t *testing.T) {
 		t.Fatalf("customer: %v", p)
 	}
 	keep.call("list_chats", map[string]any{}) // still up: that token does not expire
+}
+
+// TestRTMTokenRevoked: DELETE /v2/token ends the sessions logged in with
+// that token (access_token_revoked), agent or customer, and no other.
+func TestRTMTokenRevoked(t *testing.T) {
+	t.Parallel()
+	e := newRTMEnv(t, rest.RTMTuning{TickInterval: 20 * time.Millisecond})
+	first := e.agentBearer(t, "ann@example.com")
+	a, err := e.svc.GetAgent(t.Context(), livechat.System(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := e.svc.IssueAgentTokens(t.Context(), a, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := "Bearer " + toks.AccessToken
+	rc1 := e.dialRTM(t, "3.5")
+	rc1.call("login", map[string]any{"token": first})
+	rc2 := e.dialRTM(t, "3.5")
+	rc2.call("login", map[string]any{"token": second})
+	cu := e.newCustomer(t)
+	cust, _ := e.loginCustomer(t, cu)
+
+	if r := e.do(t, request{method: http.MethodDelete, path: "/v2/token", auth: first}); r.status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if p := rc1.push("agent_disconnected"); p["payload"].(map[string]any)["reason"] != "access_token_revoked" {
+		t.Fatalf("agent: %v", p)
+	}
+	rc2.call("list_chats", map[string]any{}) // the other token's session stays
+
+	if r := e.do(t, request{method: http.MethodDelete, path: "/v2/token", auth: cu.bearer()}); r.status != http.StatusOK {
+		t.Fatalf("revoke the customer's token: %d %s", r.status, r.body)
+	}
+	if p := cust.push("customer_disconnected"); p["payload"].(map[string]any)["reason"] != "access_token_revoked" {
+		t.Fatalf("customer: %v", p)
+	}
 }

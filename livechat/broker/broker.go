@@ -199,7 +199,7 @@ func init() {
 		livechat.IncomingChatData{}, livechat.IncomingEventData{}, livechat.MulticastData{}, livechat.PropertiesData{},
 		livechat.PropertiesDeletedData{}, livechat.QueuePositionsData{}, livechat.RichMessagePostbackData{},
 		livechat.RoutingStatusData{}, livechat.SneakPeekData{}, livechat.TagConfigData{}, livechat.TagData{},
-		livechat.TypingIndicatorData{}, livechat.UserChangeData{},
+		livechat.TypingIndicatorData{}, livechat.UserChangeData{}, livechat.TokenRevokedData{},
 		time.Time{}, map[string]any{}, []any{}, []string{}, map[string]string{}, []map[string]any{}, map[string][]string{},
 	} {
 		gob.Register(v)

@@ -49,11 +49,11 @@ func AgentLogin(ctx context.Context, s *Session, raw json.RawMessage) (any, erro
 	if v >= "3.5" && len(req.PushNotifications) > 0 && string(req.PushNotifications) != "null" {
 		return nil, livechat.Errorf(livechat.TypeValidation, "push_notifications is not accepted in 3.5")
 	}
-	actor, until, err := svc.AuthenticateUntil(ctx, req.Token)
+	actor, cred, err := svc.AuthenticateCredential(ctx, req.Token)
 	if err != nil {
 		return nil, err
 	}
-	s.ExpireAt(until)
+	s.SetCredential(cred)
 	if !actor.IsAgent() {
 		return nil, livechat.Errorf(livechat.TypeAuthentication, "Customer tokens cannot log in to the Agent API")
 	}

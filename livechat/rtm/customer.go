@@ -52,11 +52,11 @@ func CustomerLogin(ctx context.Context, s *Session, raw json.RawMessage) (any, e
 	if req.Token == "" {
 		return nil, livechat.Errorf(livechat.TypeValidation, "token is required")
 	}
-	actor, until, err := svc.AuthenticateUntil(ctx, req.Token)
+	actor, cred, err := svc.AuthenticateCredential(ctx, req.Token)
 	if err != nil {
 		return nil, err
 	}
-	s.ExpireAt(until)
+	s.SetCredential(cred)
 	if !actor.IsCustomer() {
 		return nil, livechat.Errorf(livechat.TypeAuthentication, "Agent tokens cannot log in to the Customer Chat API")
 	}

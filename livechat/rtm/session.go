@@ -98,6 +98,7 @@ func (c *Config) defaults() {
 const (
 	ReasonConnectionTimeout = "connection_timeout"
 	ReasonTokenExpired      = "access_token_expired"
+	ReasonTokenRevoked      = "access_token_revoked"
 	ReasonInternalError     = "internal_error"
 	ReasonServerShutdown    = "service_temporarily_unavailable"
 )
@@ -133,10 +134,10 @@ type Session struct {
 	loggedIn  bool           // guarded by mu
 	filter    map[string]bool
 	audience  string
-	level     string    // customer monitoring level of an agent session
-	expires   time.Time // guarded by mu: when the login's token ends (zero: never)
-	inRequest bool      // guarded by mu: pushes wait until the response is queued
-	deferred  [][]byte  // guarded by mu
+	level     string              // customer monitoring level of an agent session
+	cred      livechat.Credential // guarded by mu: the login's token (expiry, id for revocation)
+	inRequest bool                // guarded by mu: pushes wait until the response is queued
+	deferred  [][]byte            // guarded by mu
 	onClose   []func()
 	closeOnce sync.Once
 	reason    string // set by Disconnect, read by the writer after the outbox closes
@@ -199,11 +200,12 @@ func (s *Session) Version() string { return s.cfg.Version }
 // Service is the core the session serves.
 func (s *Session) Service() *livechat.Service { return s.cfg.Service }
 
-// ExpireAt ends the session with access_token_expired at t, when its
-// login's token expires (zero: never).
-func (s *Session) ExpireAt(t time.Time) {
+// SetCredential records the token the session logged in with: the session
+// ends with access_token_expired when it expires, and with
+// access_token_revoked when it is revoked.
+func (s *Session) SetCredential(c livechat.Credential) {
 	s.mu.Lock()
-	s.expires = t
+	s.cred = c
 	s.mu.Unlock()
 }
 
@@ -460,7 +462,7 @@ func (s *Session) writer(ctx context.Context) {
 			}
 			idle := now.Sub(time.Unix(0, s.lastActive.Load()))
 			s.mu.Lock()
-			loggedIn, expires := s.loggedIn, s.expires
+			loggedIn, expires := s.loggedIn, s.cred.ExpiresAt
 			s.mu.Unlock()
 			switch {
 			case !loggedIn && now.Sub(s.started) >= s.cfg.LoginTimeout:
@@ -498,9 +500,15 @@ func (s *Session) Audience() string {
 // followers, and the group-wide ones (GroupReach) agents with access too.
 func (s *Session) Accepts(ev *livechat.DomainEvent) bool {
 	s.mu.Lock()
-	loggedIn, actor, level, own := s.loggedIn, s.actor, s.level, s.own
+	loggedIn, actor, level, own, token := s.loggedIn, s.actor, s.level, s.own, s.cred.TokenID
 	s.mu.Unlock()
 	if !loggedIn {
+		return false
+	}
+	if ev.Kind == livechat.KindTokenRevoked {
+		if d, ok := ev.Data.(livechat.TokenRevokedData); ok && token != "" && slices.Contains(d.TokenIDs, token) {
+			s.Disconnect(ReasonTokenRevoked)
+		}
 		return false
 	}
 	if s.cfg.DisconnectOn != nil {
