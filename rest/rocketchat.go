@@ -27,7 +27,7 @@ import (
 // credentials is 401 {"status":"error","message":"You must be logged in to do this."}.
 // The logic is bridge's (bridge/rest_api.go), the same as the DDP methods'.
 func (s *Server) rocketChatRoutes() {
-	b, err := bridge.New(bridge.Config{Service: s.svc, Hub: s.cfg.Hub, Logger: s.log})
+	b, err := bridge.New(bridge.Config{Service: s.svc, Hub: s.cfg.Hub, Logger: s.log, SiteURL: s.cfg.PublicURL})
 	if err != nil {
 		panic("rest: bridge: " + err.Error())
 	}

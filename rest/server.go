@@ -42,6 +42,10 @@ type Config struct {
 	AllowedOrigins []string
 	// RTM tunes the realtime sessions' timers (zero values: LiveChat's 30 s rules).
 	RTM RTMTuning
+	// PublicURL is the server's address as clients reach it (behind a
+	// proxy, say): upload links and Rocket.Chat's Site_Url use it. Empty:
+	// links follow each request's scheme and host.
+	PublicURL string
 }
 
 // RTMTuning overrides the RTM session timers (tests shorten them).

@@ -54,6 +54,15 @@ func (s *Server) uploadFile(c echo.Context, table *api.Table) error {
 	return c.JSON(http.StatusOK, map[string]string{"url": url})
 }
 
+// baseURL is the server's public address: Config.PublicURL, else the
+// request's scheme and host.
+func (s *Server) baseURL(c echo.Context) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
 // maxUploadField bounds the text fields that come with an upload.
 const maxUploadField = 16 << 10
 
@@ -85,7 +94,7 @@ func (s *Server) readUpload(c echo.Context, actor livechat.Actor) (string, map[s
 			if err != nil {
 				return "", nil, uploadReadError(err)
 			}
-			url = c.Scheme() + "://" + c.Request().Host + info.Path()
+			url = s.baseURL(c) + info.Path()
 		case part.FileName() == "" && len(fields) < 16:
 			b, err := io.ReadAll(io.LimitReader(part, maxUploadField))
 			part.Close()

@@ -261,3 +261,40 @@ func TestUploadsBeforeExpiryAreKept(t *testing.T) {
 		t.Fatal("an unused expiring upload was kept")
 	}
 }
+
+// TestPublicURL: with Config.PublicURL, upload links and Rocket.Chat's
+// Site_Url name the public address, not the request's host.
+func TestPublicURL(t *testing.T) {
+	t.Parallel()
+	store := storetest.Open(t)
+	files, err := livechat.NewDirFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := livechat.NewService(t.Context(), livechat.Config{Store: store, PasswordCost: bcrypt.MinCost, Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rest.NewServer(rest.Config{Service: svc, Store: store, PublicURL: "https://chat.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	e := &env{svc: svc, store: store, srv: srv}
+	ann := e.agentBearer(t, "ann@example.com")
+	if u := str(t, e.upload(t, ann, "3.5", "file", "a.txt", "text/plain", []byte("hi")).object(t), "url"); !strings.HasPrefix(u, "https://chat.example.com/files/") {
+		t.Fatalf("upload url %s", u)
+	}
+	d := e.dialDDP(t, "/websocket")
+	d.connect()
+	found := false
+	for _, st := range d.mustCall("public-settings/get").([]any) {
+		if m := st.(map[string]any); m["_id"] == "Site_Url" {
+			found = m["value"] == "https://chat.example.com"
+		}
+	}
+	if !found {
+		t.Fatal("Site_Url is not the public URL")
+	}
+}

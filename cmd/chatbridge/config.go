@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/chatbridge/chatbridge/livechat/webhooks"
+	"net/url"
 
 	"flag"
 	"fmt"
@@ -34,6 +35,8 @@ type config struct {
 	WebhookRetrySchedule string
 	// NATSURL turns on cross-instance fan-out through that NATS server.
 	NATSURL string
+	// PublicURL is the server's address as clients reach it.
+	PublicURL string
 }
 
 // setting describes one flag and its env var, so the README table and the
@@ -60,6 +63,7 @@ func (c *config) settings() []setting {
 		{"tls-key", "CHATBRIDGE_TLS_KEY", "", "PEM private key of --tls-cert", &c.TLSKey},
 		{"webhook-retry-schedule", "CHATBRIDGE_WEBHOOK_RETRY_SCHEDULE", "10s,20s,30s", "waits between webhook delivery retries, comma-separated (none = no retries)", &c.WebhookRetrySchedule},
 		{"thread-idle-timeout", "CHATBRIDGE_THREAD_IDLE_TIMEOUT", "30m", "close a thread after this long without an event (at least 1s)", &c.ThreadIdleTimeout},
+		{"public-url", "CHATBRIDGE_PUBLIC_URL", "", "the server's address as clients reach it, e.g. https://chat.example.com (upload links, Rocket.Chat Site_Url); empty: each request's own", &c.PublicURL},
 		{"nats-url", "CHATBRIDGE_NATS_URL", "", "NATS server (nats://host:4222) carrying pushes between instances that share one store; empty: one instance", &c.NATSURL},
 	}
 }
@@ -127,6 +131,12 @@ func (c *config) validate() error {
 	}
 	if c.MongoURI == "" && c.DataDir == "" {
 		return fmt.Errorf("--data-dir is required with the embedded store")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("--public-url must be an http or https URL such as https://chat.example.com")
+		}
 	}
 	return nil
 }

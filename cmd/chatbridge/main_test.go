@@ -596,6 +596,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"admin password without email", []string{"--admin-password", adminPassword}, "--admin-email"},
 		{"license id", []string{"--license-id", "abc"}, "license-id"},
 		{"no data dir", []string{"--data-dir", ""}, "--data-dir"},
+		{"public url", []string{"--public-url", "chat.example.com"}, "--public-url"},
 		{"unknown flag", []string{"--no-such-flag"}, "no-such-flag"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"serve with bad flag", []string{"serve", "--log-format", "xml"}, "--log-format"},

@@ -128,7 +128,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready c
 		return err
 	}
 
-	srv, err := rest.NewServer(rest.Config{Service: svc, Store: store, Hub: hub, Metrics: metrics, Jobs: sched, Logger: log})
+	srv, err := rest.NewServer(rest.Config{Service: svc, Store: store, Hub: hub, Metrics: metrics, Jobs: sched, Logger: log,
+		PublicURL: strings.TrimRight(cfg.PublicURL, "/")})
 	if err != nil {
 		return err
 	}
