@@ -24,11 +24,7 @@ func (s *Server) ddpRoutes() {
 	if err != nil { // only an invalid Config fails, and this one is fixed
 		panic("rest: ddp server: " + err.Error())
 	}
-	b, err := bridge.New(bridge.Config{Service: s.svc, Hub: s.cfg.Hub, Logger: s.log, SiteURL: s.cfg.PublicURL})
-	if err != nil {
-		panic("rest: bridge: " + err.Error())
-	}
-	b.Register(srv)
+	s.bridge.Register(srv)
 	s.ddp = srv
 	gauge := s.metrics.Connections("ddp")
 	h := func(ctx context.Context, st Stream) {

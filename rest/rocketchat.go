@@ -27,11 +27,7 @@ import (
 // credentials is 401 {"status":"error","message":"You must be logged in to do this."}.
 // The logic is bridge's (bridge/rest_api.go), the same as the DDP methods'.
 func (s *Server) rocketChatRoutes() {
-	b, err := bridge.New(bridge.Config{Service: s.svc, Hub: s.cfg.Hub, Logger: s.log, SiteURL: s.cfg.PublicURL})
-	if err != nil {
-		panic("rest: bridge: " + err.Error())
-	}
-	rc := &rcAPI{s: s, b: b}
+	rc := &rcAPI{s: s, b: s.bridge}
 	e := s.e
 	// CORS for browser clients on other origins (a widget embedded in a
 	// shop): credentials travel in headers or bodies, never cookies.

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/chatbridge/chatbridge/bridge"
 	"github.com/chatbridge/chatbridge/ddp"
 	"github.com/chatbridge/chatbridge/livechat"
 	"github.com/chatbridge/chatbridge/livechat/rtm"
@@ -64,7 +66,8 @@ type Server struct {
 	metrics  *Metrics
 	http     *http.Server
 	sessions *rtm.Registry
-	ddp      *ddp.Server // rest/ddp.go
+	ddp      *ddp.Server    // rest/ddp.go
+	bridge   *bridge.Bridge // the Rocket.Chat API, shared by DDP and REST
 }
 
 // NewServer builds the server and its routes.
@@ -99,6 +102,11 @@ func NewServer(cfg Config) (*Server, error) {
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	s.e = e
 	s.http = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	b, err := bridge.New(bridge.Config{Service: cfg.Service, Hub: cfg.Hub, Logger: s.log, SiteURL: cfg.PublicURL})
+	if err != nil {
+		return nil, fmt.Errorf("rest: bridge: %w", err)
+	}
+	s.bridge = b
 	s.routes()
 	return s, nil
 }
