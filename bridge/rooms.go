@@ -33,93 +33,81 @@ func (b *Bridge) closedSince(ctx context.Context, actor livechat.Actor, since ti
 }
 
 func (b *Bridge) roomsGet(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	return b.deltaMethod(ctx, inv, b.rooms)
+}
+
+func (b *Bridge) subscriptionsGet(ctx context.Context, inv *ddp.Invocation) (any, error) {
+	return b.deltaMethod(ctx, inv, b.subscriptions)
+}
+
+// deltaMethod answers rooms/get and subscriptions/get: the list, or with a
+// date param the {update, remove} delta; nothing for a session without an
+// agent.
+func (b *Bridge) deltaMethod(ctx context.Context, inv *ddp.Invocation, list func(context.Context, livechat.Actor, time.Time, bool) (delta, error)) (any, error) {
 	actor, _, ok := b.connOf(inv.Session).agent()
 	since, isDelta := deltaSince(inv.Params)
-	if !ok {
-		if isDelta {
-			return delta{Update: []any{}, Remove: []any{}}, nil
+	d := delta{Update: []any{}, Remove: []any{}}
+	if ok {
+		var err error
+		if d, err = list(ctx, actor, since, isDelta); err != nil {
+			return nil, rcError(err, inv.Method, "")
 		}
-		return []any{}, nil
-	}
-	rooms, err := b.rooms(ctx, actor, since, isDelta)
-	if err != nil {
-		return nil, rcError(err, inv.Method, "")
 	}
 	if !isDelta {
-		return rooms.Update, nil
+		return d.Update, nil
 	}
-	return rooms, nil
+	return d, nil
+}
+
+// changedChats are the agent's active chats (with isDelta, those changed
+// after since) and, with isDelta, its chats that closed after since.
+func (b *Bridge) changedChats(ctx context.Context, actor livechat.Actor, since time.Time, isDelta bool) (active, closed []livechat.Chat, err error) {
+	chats, err := b.visibleChats(ctx, actor)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range chats {
+		if !isDelta || chats[i].UpdatedAt.After(since) {
+			active = append(active, chats[i])
+		}
+	}
+	if isDelta {
+		closed, err = b.closedSince(ctx, actor, since)
+	}
+	return active, closed, err
 }
 
 // rooms lists the agent's rooms: all its active chats, or with isDelta
 // those changed after since plus the rooms that closed after since (a
 // closed chat stays a room, so nothing is ever in Remove).
 func (b *Bridge) rooms(ctx context.Context, actor livechat.Actor, since time.Time, isDelta bool) (delta, error) {
-	chats, err := b.visibleChats(ctx, actor)
+	active, closed, err := b.changedChats(ctx, actor, since, isDelta)
 	if err != nil {
 		return delta{}, err
 	}
-	rooms := []room{}
-	for i := range chats {
-		if !isDelta || chats[i].UpdatedAt.After(since) {
-			rooms = append(rooms, b.toRoom(ctx, &chats[i], nil))
-		}
-	}
-	if isDelta {
-		closed, err := b.closedSince(ctx, actor, since)
-		if err != nil {
-			return delta{}, err
-		}
-		for i := range closed {
-			rooms = append(rooms, b.toRoom(ctx, &closed[i], nil))
-		}
+	rooms := make([]room, 0, len(active)+len(closed))
+	for _, c := range append(active, closed...) {
+		rooms = append(rooms, b.toRoom(ctx, &c, nil))
 	}
 	return delta{Update: rooms, Remove: []any{}}, nil
-}
-
-func (b *Bridge) subscriptionsGet(ctx context.Context, inv *ddp.Invocation) (any, error) {
-	actor, _, ok := b.connOf(inv.Session).agent()
-	since, isDelta := deltaSince(inv.Params)
-	if !ok {
-		if isDelta {
-			return delta{Update: []any{}, Remove: []any{}}, nil
-		}
-		return []any{}, nil
-	}
-	subs, err := b.subscriptions(ctx, actor, since, isDelta)
-	if err != nil {
-		return nil, rcError(err, inv.Method, "")
-	}
-	if !isDelta {
-		return subs.Update, nil
-	}
-	return subs, nil
 }
 
 // subscriptions lists the agent's subscriptions: one per active chat it
 // may see, or with isDelta those changed after since, and as removed the
 // subscriptions of its chats that closed after since.
 func (b *Bridge) subscriptions(ctx context.Context, actor livechat.Actor, since time.Time, isDelta bool) (delta, error) {
-	chats, err := b.visibleChats(ctx, actor)
+	active, closed, err := b.changedChats(ctx, actor, since, isDelta)
 	if err != nil {
 		return delta{}, err
 	}
-	subs := []subscription{}
-	for i := range chats {
-		if !isDelta || chats[i].UpdatedAt.After(since) {
-			subs = append(subs, b.toSubscription(ctx, &chats[i], actor.Agent, nil))
-		}
+	subs := make([]subscription, 0, len(active))
+	for i := range active {
+		subs = append(subs, b.toSubscription(ctx, &active[i], actor.Agent, nil))
 	}
 	removed := []any{}
-	if isDelta {
-		closed, err := b.closedSince(ctx, actor, since)
-		if err != nil {
-			return delta{}, err
-		}
-		uid := UserID(actor)
-		for _, c := range closed {
-			removed = append(removed, map[string]any{"_id": subscriptionID(c.ID, uid), "_deletedAt": c.UpdatedAt})
-		}
+	uid := UserID(actor)
+	for _, c := range closed {
+		removed = append(removed, map[string]any{"_id": subscriptionID(c.ID, uid), "_deletedAt": c.UpdatedAt})
 	}
 	return delta{Update: subs, Remove: removed}, nil
 }
