@@ -168,17 +168,7 @@ func followChat(follow bool) Handler {
 }
 
 func getChat(ctx context.Context, c *Call) (any, error) {
-	req, err := decode[struct {
-		ChatID   string `json:"chat_id"`
-		ThreadID string `json:"thread_id"`
-	}](c.Payload)
-	if err != nil {
-		return nil, err
-	}
-	if err := required(req.ChatID != "", "chat_id"); err != nil {
-		return nil, err
-	}
-	view, err := c.Svc.GetChat(ctx, c.Actor, req.ChatID, req.ThreadID)
+	view, err := getChatView(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -360,4 +350,21 @@ func ChatsSummary(ctx context.Context, svc *livechat.Service, actor livechat.Act
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// getChatView is get_chat's request (chat_id, thread_id?) and the chat with
+// that thread as the caller may read it; the agent and customer methods
+// differ only in how they render it.
+func getChatView(ctx context.Context, c *Call) (*livechat.ChatView, error) {
+	req, err := decode[struct {
+		ChatID   string `json:"chat_id"`
+		ThreadID string `json:"thread_id"`
+	}](c.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := required(req.ChatID != "", "chat_id"); err != nil {
+		return nil, err
+	}
+	return c.Svc.GetChat(ctx, c.Actor, req.ChatID, req.ThreadID)
 }

@@ -84,17 +84,7 @@ func customerDeactivateChat(ctx context.Context, c *Call) (any, error) {
 }
 
 func customerGetChat(ctx context.Context, c *Call) (any, error) {
-	req, err := decode[struct {
-		ChatID   string `json:"chat_id"`
-		ThreadID string `json:"thread_id"`
-	}](c.Payload)
-	if err != nil {
-		return nil, err
-	}
-	if err := required(req.ChatID != "", "chat_id"); err != nil {
-		return nil, err
-	}
-	view, err := c.Svc.GetChat(ctx, c.Actor, req.ChatID, req.ThreadID)
+	view, err := getChatView(ctx, c)
 	if err != nil {
 		return nil, err
 	}
