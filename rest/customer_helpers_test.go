@@ -6,11 +6,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chatbridge/chatbridge/livechat"
@@ -82,30 +80,11 @@ func (e *env) customerAction(t *testing.T, auth, version, method string, payload
 // dialCustomer opens a Customer RTM socket with the given query string.
 func (e *env) dialCustomer(t *testing.T, version, query string) *rtmClient {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v" + version + "/customer/rtm/ws"
+	path := "/v" + version + "/customer/rtm/ws"
 	if query != "" {
-		u += "?" + query
+		path += "?" + query
 	}
-	c, _, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
-	}
-	rc := &rtmClient{t: t, c: c, frames: make(chan map[string]any, 512)}
-	go func() {
-		defer close(rc.frames)
-		for {
-			_, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(msg, &m) == nil {
-				rc.frames <- m
-			}
-		}
-	}()
-	t.Cleanup(func() { c.Close() })
-	return rc
+	return e.dialRTMPath(t, path, 512)
 }
 
 // loginCustomer opens a 3.5 Customer RTM socket and logs cu in.

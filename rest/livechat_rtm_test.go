@@ -47,12 +47,19 @@ type rtmClient struct {
 
 func (e *env) dialRTM(t *testing.T, version string) *rtmClient {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v" + version + "/agent/rtm/ws"
+	return e.dialRTMPath(t, "/v"+version+"/agent/rtm/ws", 256)
+}
+
+// dialRTMPath opens an RTM websocket at path and reads its frames into a
+// channel of room buffered frames.
+func (e *env) dialRTMPath(t *testing.T, path string, room int) *rtmClient {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + path
 	c, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	rc := &rtmClient{t: t, c: c, frames: make(chan map[string]any, 256)}
+	rc := &rtmClient{t: t, c: c, frames: make(chan map[string]any, room)}
 	go func() {
 		defer close(rc.frames)
 		for {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -15,21 +14,7 @@ import (
 // @livechat/lc-sdk-js, and receives the agent's answer.
 func TestNPMCustomerSDK(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("CHATBRIDGE_SKIP_NPM") == "1" {
-		t.Skip("CHATBRIDGE_SKIP_NPM=1: the npm client tests are skipped")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
-	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
-	}
-	npmDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "npm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ensureNPMDeps(t, npmDir)
+	node, npmDir := npmReady(t)
 
 	dir := t.TempDir()
 	certFile, keyFile, pool := writeSelfSigned(t, dir)

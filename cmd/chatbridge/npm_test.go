@@ -37,21 +37,7 @@ const (
 
 func TestNPMClients(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("CHATBRIDGE_SKIP_NPM") == "1" {
-		t.Skip("CHATBRIDGE_SKIP_NPM=1: the npm client tests are skipped")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
-	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
-	}
-	npmDir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "npm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ensureNPMDeps(t, npmDir)
+	node, npmDir := npmReady(t)
 
 	dir := t.TempDir()
 	certFile, keyFile, pool := writeSelfSigned(t, dir)
@@ -128,6 +114,30 @@ var npmInstallMu sync.Mutex
 
 // ensureNPMDeps runs `npm ci` in dir unless node_modules already holds
 // exactly the versions package-lock.json pins.
+// npmReady skips the test without Node.js and npm (or with
+// CHATBRIDGE_SKIP_NPM=1), installs testdata/npm's pinned packages when
+// node_modules does not match the lockfile, and returns node's path and
+// that directory.
+func npmReady(t *testing.T) (node, dir string) {
+	t.Helper()
+	if os.Getenv("CHATBRIDGE_SKIP_NPM") == "1" {
+		t.Skip("CHATBRIDGE_SKIP_NPM=1: the npm client tests are skipped")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed: the npm client tests (testdata/npm) need Node.js 20 and npm")
+	}
+	dir, err = filepath.Abs(filepath.Join("..", "..", "testdata", "npm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensureNPMDeps(t, dir)
+	return node, dir
+}
+
 func ensureNPMDeps(t *testing.T, dir string) {
 	t.Helper()
 	npmInstallMu.Lock()
