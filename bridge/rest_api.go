@@ -357,10 +357,7 @@ func (b *Bridge) SendFile(ctx context.Context, actor livechat.Actor, rid, url, m
 	if len(msg) > livechat.MaxMessageText {
 		return nil, &ddp.Error{Code: codeMessageSize, Reason: "Message size exceeds Message_MaxAllowedSize"}
 	}
-	if _, err := b.svc.ReadChat(ctx, actor, rid); err != nil {
-		return nil, rcError(err, method, codeInvalidRoom)
-	}
-	if strings.TrimSpace(msg) != "" {
+	if strings.TrimSpace(msg) != "" { // SendEventWithID checks the caller may write to rid
 		if _, _, err := b.svc.SendEventWithID(ctx, actor, rid, livechat.NewID(), livechat.Event{Type: livechat.EventMessage, Text: msg}, livechat.SendEventOptions{}); err != nil {
 			return nil, rcError(err, method, codeInvalidRoom)
 		}
